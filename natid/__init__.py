@@ -1,0 +1,1 @@
+"""Composition root: the ``natid`` command and the demo launcher. Nothing imports this."""
