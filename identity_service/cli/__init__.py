@@ -1,0 +1,1 @@
+"""Command-line sub-apps of the identity service, mounted by ``natid.cli``."""
