@@ -60,7 +60,7 @@ class PersonalIdNumber:
         compact = _SEPARATORS.sub("", text)
         if not compact.isascii() or not _DIGITS.fullmatch(compact):
             length = len(compact)
-            if compact.isascii() and compact.isdigit():
+            if compact.isascii() and (compact.isdigit() or not compact):
                 raise InvalidIdNumberError(f"the ID number must have 12 digits, not {length}")
             raise InvalidIdNumberError("the ID number must contain only the digits 0-9")
         region = int(compact[:3])
