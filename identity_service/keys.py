@@ -297,6 +297,9 @@ class KeyStore:
         if retain_seconds < 0:
             raise KeyStoreError("retain_seconds must not be negative")
         algorithms = SUPPORTED_ALGORITHMS if alg is None else (alg,)
+        # Decrypting the current keys proves the passphrase before new keys are written
+        # with it: a mistyped passphrase must not leave keys no server can open.
+        self.reload()
         # Generate before opening a transaction: RSA generation takes a while.
         records = [self._new_record(name) for name in algorithms]
         new_keys = [(record.alg, record.kid) for record in records]
