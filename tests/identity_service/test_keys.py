@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import secrets
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -12,6 +14,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from sqlalchemy import Engine, text
+from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from identity_service.cli.keys import app as keys_app
@@ -338,3 +341,46 @@ def test_cli_wrong_passphrase_is_one_line_and_non_zero(
     assert result.stderr.strip().count("\n") == 0
     assert "wrong key passphrase" in result.stderr
     assert "Traceback" not in result.output
+
+
+# -- PostgreSQL -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def postgres_engine() -> Iterator[Engine]:
+    admin_url = os.environ.get("NATID_TEST_POSTGRES_URL")
+    if not admin_url:
+        pytest.skip("NATID_TEST_POSTGRES_URL is not set")
+    import psycopg
+
+    name = f"natid_test_{secrets.token_hex(6)}"
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    engine = create_identity_engine(make_url(admin_url).set(database=name).render_as_string(False))
+    try:
+        create_identity_schema(engine)
+        yield engine
+    finally:
+        engine.dispose()
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.mark.postgres
+def test_key_store_on_postgresql(postgres_engine: Engine, clock: FakeClock) -> None:
+    store = KeyStore(postgres_engine, PASSPHRASE, clock=clock)
+    store.ensure_keys()
+    old = store.signing_key("ES256").kid
+
+    (new,) = store.rotate("ES256", retain_seconds=60)
+    reopened = KeyStore(postgres_engine, PASSPHRASE, clock=clock)
+
+    assert reopened.signing_key("ES256").kid == new
+    assert _kids(reopened) == _kids(store)
+    assert {old, new} <= _kids(store)
+    retire_at = {key.kid: key.retire_at for key in store.list_keys()}[old]
+    assert retire_at is not None
+    assert retire_at.timestamp() == pytest.approx(START + 60)
+    clock.now = START + 60
+    assert store.retire_expired() == [old]
+    assert old not in _kids(reopened)
