@@ -67,6 +67,9 @@ class StateStore(Protocol):
     def ttl(self, key: str) -> int | None:
         """Whole seconds (rounded up) until ``key`` expires, or None if it is missing."""
 
+    def close(self) -> None:
+        """Release connections (the memory store forgets everything)."""
+
 
 def _check_ttl(ttl: int) -> int:
     if not isinstance(ttl, int) or isinstance(ttl, bool) or ttl <= 0:

@@ -1,0 +1,61 @@
+"""argon2id hashing: verification, the dummy verify, rehash detection."""
+
+from __future__ import annotations
+
+import argon2
+
+from identity_service.accounts.passwords import PasswordHashing
+from identity_service.config import IdentitySettings
+
+
+class Counting(argon2.PasswordHasher):
+    verifications = 0
+
+    def verify(self, hash: str | bytes, password: str | bytes) -> bool:
+        self.verifications += 1
+        return super().verify(hash, password)
+
+
+def _cheap(memory_kib: int = 1024) -> Counting:
+    return Counting(time_cost=1, memory_cost=memory_kib, parallelism=1)
+
+
+def test_hash_is_argon2id_and_verifies() -> None:
+    hashing = PasswordHashing(_cheap())
+    stored = hashing.hash("correct horse battery")
+    assert stored.startswith("$argon2id$")
+    assert hashing.verify(stored, "correct horse battery")
+    assert not hashing.verify(stored, "correct horse batterY")
+
+
+def test_malformed_stored_hash_is_no_match() -> None:
+    hashing = PasswordHashing(_cheap())
+    assert not hashing.verify("not-a-hash", "anything at all")
+    assert hashing.needs_rehash("not-a-hash")
+
+
+def test_missing_hash_still_pays_one_verify() -> None:
+    hasher = _cheap()
+    hashing = PasswordHashing(hasher)
+    assert not hashing.verify_or_dummy(None, "whatever password")
+    assert hasher.verifications == 1
+    stored = hashing.hash("whatever password")
+    assert hashing.verify_or_dummy(stored, "whatever password")
+    assert hasher.verifications == 2
+
+
+def test_needs_rehash_when_parameters_change() -> None:
+    old = PasswordHashing(_cheap(1024))
+    new = PasswordHashing(_cheap(2048))
+    stored = old.hash("a long passphrase")
+    assert not old.needs_rehash(stored)
+    assert new.needs_rehash(stored)
+    assert new.verify(stored, "a long passphrase")  # old hashes keep working
+
+
+def test_from_settings_uses_the_configured_owasp_parameters() -> None:
+    settings = IdentitySettings(_env_file=None)
+    hashing = PasswordHashing.from_settings(settings)
+    params = argon2.extract_parameters(hashing.hash("x" * 12))
+    assert (params.memory_cost, params.time_cost, params.parallelism) == (19456, 2, 1)
+    assert params.type is argon2.Type.ID
