@@ -13,8 +13,6 @@ running servers without a restart.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import logging
 import threading
@@ -22,7 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
@@ -34,14 +32,23 @@ from sqlmodel import Field, Session, col, select
 
 from identity_service.db import IdentityBase
 
+# The JWK helpers live in identity_service.jwk; the key store's callers may keep importing
+# them from here (the "as" form marks the re-export).
+from identity_service.jwk import RSA_KEY_BITS as RSA_KEY_BITS
+from identity_service.jwk import SUPPORTED_ALGORITHMS as SUPPORTED_ALGORITHMS
+from identity_service.jwk import JwkError
+from identity_service.jwk import PrivateKey as PrivateKey
+from identity_service.jwk import PublicKey as PublicKey
+from identity_service.jwk import generate_private_key as generate_private_key
+from identity_service.jwk import jwk_thumbprint as jwk_thumbprint
+from identity_service.jwk import public_jwk_members as public_jwk_members
+
 if TYPE_CHECKING:
     from identity_service.config import IdentitySettings
 
 logger = logging.getLogger(__name__)
 
-SUPPORTED_ALGORITHMS = ("ES256", "EdDSA", "RS256")
 DEVELOPMENT_KEY_PASSPHRASE = b"natid-development-key-passphrase"
-RSA_KEY_BITS = 2048
 # How often a running store re-reads the table for rotations made elsewhere.
 DEFAULT_REFRESH_SECONDS = 5.0
 # An unknown kid may be a key rotated in by another process; look again, but at most this
@@ -51,9 +58,6 @@ UNKNOWN_KID_REFRESH_SECONDS = 1.0
 STATUS_ACTIVE = "active"
 STATUS_RETIRING = "retiring"
 STATUS_RETIRED = "retired"
-
-PrivateKey = ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey | rsa.RSAPrivateKey
-PublicKey = ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey | rsa.RSAPublicKey
 
 
 class KeyStoreError(Exception):
@@ -121,60 +125,6 @@ class _KeySet:
     signing: dict[str, SigningKey] = field(default_factory=dict)
     published: dict[str, PublishedKey] = field(default_factory=dict)
     loaded_at: float = float("-inf")
-
-
-def generate_private_key(alg: str) -> PrivateKey:
-    """A fresh private key for ``alg`` (P-256, Ed25519 or RSA 2048)."""
-    if alg == "ES256":
-        return ec.generate_private_key(ec.SECP256R1())
-    if alg == "EdDSA":
-        return ed25519.Ed25519PrivateKey.generate()
-    if alg == "RS256":
-        return rsa.generate_private_key(public_exponent=65537, key_size=RSA_KEY_BITS)
-    raise KeyStoreError(f"unsupported signing algorithm {alg!r}")
-
-
-def public_jwk_members(public_key: PublicKey) -> dict[str, str]:
-    """The required public members of a JWK (RFC 7517/7518/8037), nothing private."""
-    if isinstance(public_key, ec.EllipticCurvePublicKey):
-        if not isinstance(public_key.curve, ec.SECP256R1):
-            raise KeyStoreError(f"unsupported curve {public_key.curve.name}")
-        numbers = public_key.public_numbers()
-        return {
-            "kty": "EC",
-            "crv": "P-256",
-            "x": _b64url(numbers.x.to_bytes(32, "big")),
-            "y": _b64url(numbers.y.to_bytes(32, "big")),
-        }
-    if isinstance(public_key, ed25519.Ed25519PublicKey):
-        raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-        return {"kty": "OKP", "crv": "Ed25519", "x": _b64url(raw)}
-    if isinstance(public_key, rsa.RSAPublicKey):
-        numbers = public_key.public_numbers()
-        return {
-            "kty": "RSA",
-            "n": _b64url(_uint_bytes(numbers.n)),
-            "e": _b64url(_uint_bytes(numbers.e)),
-        }
-    raise KeyStoreError(f"unsupported key type {type(public_key).__name__}")
-
-
-_THUMBPRINT_MEMBERS = {
-    "EC": ("crv", "kty", "x", "y"),
-    "OKP": ("crv", "kty", "x"),
-    "RSA": ("e", "kty", "n"),
-}
-
-
-def jwk_thumbprint(jwk: dict[str, Any]) -> str:
-    """RFC 7638 thumbprint: base64url SHA-256 of the required members, sorted, no spaces."""
-    try:
-        members = _THUMBPRINT_MEMBERS[jwk["kty"]]
-        canonical = {name: jwk[name] for name in members}
-    except KeyError as missing:
-        raise KeyStoreError(f"JWK lacks required member {missing}") from None
-    encoded = json.dumps(canonical, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
-    return _b64url(hashlib.sha256(encoded.encode("utf-8")).digest())
 
 
 class KeyStore:
@@ -420,9 +370,12 @@ class KeyStore:
         return key
 
     def _new_record(self, alg: str) -> SigningKeyRecord:
-        private_key = generate_private_key(alg)
-        jwk = public_jwk_members(private_key.public_key())
-        kid = jwk_thumbprint(jwk)
+        try:
+            private_key = generate_private_key(alg)
+            jwk = public_jwk_members(private_key.public_key())
+            kid = jwk_thumbprint(jwk)
+        except JwkError as error:
+            raise KeyStoreError(str(error)) from error
         public_jwk = {**jwk, "kid": kid, "alg": alg, "use": "sig"}
         pem = private_key.private_bytes(
             serialization.Encoding.PEM,
@@ -456,14 +409,6 @@ def _published_from_record(record: SigningKeyRecord, retire_at: float | None) ->
     except PyJWKError as error:
         raise KeyStoreError(f"stored public key {record.kid} is invalid: {error}") from error
     return PublishedKey(record.kid, record.alg, public_key, jwk, retire_at)
-
-
-def _b64url(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
-
-
-def _uint_bytes(value: int) -> bytes:
-    return value.to_bytes(max(1, (value.bit_length() + 7) // 8), "big")
 
 
 def _from_timestamp(timestamp: float) -> datetime:
