@@ -143,7 +143,7 @@ class _BatchBuilder:
         eldest = np.maximum(self._draw_age(h, 0, 30), family_span)
         mother_at_birth = np.clip(
             np.rint(b["mother_age_mean"] + b["mother_age_sd"] * normal(h)),
-            b["mother_age_min"],
+            b["mother_age_min"] + 1,  # +1: whole years, birthdays fall anywhere
             b["mother_age_max"],
         )
         with_children = self.hh_children > 0
@@ -157,7 +157,8 @@ class _BatchBuilder:
         mother = np.where(kind == SINGLE, single_age, mother)
         gap = np.clip(np.rint(b["spouse_gap_mean"] + b["spouse_gap_sd"] * normal(h)),
                       b["spouse_gap_min"], b["spouse_gap_max"])  # fmt: skip
-        father = np.maximum(mother + gap, np.where(with_children, eldest + 18, 18))
+        # integer ages one year apart more than the 18 years asked, as birthdays fall anywhere
+        father = np.maximum(mother + gap, np.where(with_children, eldest + 19, 18))
         female_head = rng.random(h) < hh["female_head_share"]
         female_head |= (kind == LONE_PARENT) & (rng.random(h) < 0.75)
         single_female = rng.random(h) < np.where(mother >= 60, 0.7, 0.45)
