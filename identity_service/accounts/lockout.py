@@ -1,5 +1,7 @@
 """Lockout and rate limits for login attempts (DOMAIN.md §4: 5 wrong attempts, then a
-temporary lock), kept apart per factor: ``kind`` is ``"pwd"`` or ``"otp"``.
+temporary lock), kept apart per factor: ``kind`` is ``"pwd"`` or ``"otp"`` (and ``"reg"``
+for registration, which is only rate limited: it is an oracle for "do these details
+match", so one IP may not try it faster than logins).
 
 Counters live in the shared state store, so every service process sees the same ones.
 Accounts are keyed by an HMAC of the ID number (no raw ID numbers in Redis); an IPv6
@@ -51,7 +53,7 @@ from identity_service.state import StateStore
 SERIES_WINDOW_SECONDS = 24 * 3600  # failures, lock series and IP contributions are forgotten
 KNOWN_IP_SECONDS = 30 * 24 * 3600
 RATE_WINDOW_SECONDS = 60
-KINDS = ("pwd", "otp")
+KINDS = ("pwd", "otp", "reg")
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,17 +112,24 @@ class LoginThrottle:
 
     def before_attempt(self, kind: str, personal_id_number: str, client_ip: str) -> None:
         """Raise ``RateLimitedError`` or ``AccountLockedError`` if the attempt may not run."""
-        _check_kind(kind)
+        self.check_rate(kind, client_ip)
         now = self._clock()
         ip = client_key(client_ip)
-        window = int(now // RATE_WINDOW_SECONDS)
-        attempts = self._state.incr(f"rl:{kind}:{ip}:{window}", ttl=2 * RATE_WINDOW_SECONDS)
-        if attempts > self._policy.ip_attempts_per_minute:
-            raise RateLimitedError(_seconds_until((window + 1) * RATE_WINDOW_SECONDS, now))
         account = self.account_key(personal_id_number)
         self._raise_if_locked(f"lock:{kind}:pair:{account}:{ip}", now)
         if not self._is_known(account, ip):
             self._raise_if_locked(f"lock:{kind}:acct:{account}", now)
+
+    def check_rate(self, kind: str, client_ip: str) -> None:
+        """Count one attempt of ``kind`` from ``client_ip``; ``RateLimitedError`` past the
+        per-minute limit (rule 1). Registration uses this alone (kind ``"reg"``)."""
+        _check_kind(kind)
+        now = self._clock()
+        window = int(now // RATE_WINDOW_SECONDS)
+        key = f"rl:{kind}:{client_key(client_ip)}:{window}"
+        attempts = self._state.incr(key, ttl=2 * RATE_WINDOW_SECONDS)
+        if attempts > self._policy.ip_attempts_per_minute:
+            raise RateLimitedError(_seconds_until((window + 1) * RATE_WINDOW_SECONDS, now))
 
     def record_failure(self, kind: str, personal_id_number: str, client_ip: str) -> int | None:
         """Count a failure; the seconds to wait if it just locked this client out."""

@@ -110,8 +110,13 @@ class AccountService:
         birth_date: dt.date | str,
         phone: str,
         password: str,
+        client_ip: str | None = None,
     ) -> Account:
-        """Create a level-1 account; ``RegistrationError`` says why not."""
+        """Create a level-1 account; ``RegistrationError`` says why not. With
+        ``client_ip`` (the web form) attempts count against that IP's rate limit
+        (``RateLimitedError``); the officer CLI passes none."""
+        if client_ip is not None:
+            self._throttle.check_rate("reg", client_ip)
         record = verify_registrant(
             self._registry,
             personal_id_number,

@@ -8,7 +8,13 @@ import unicodedata
 
 import pytest
 
-from identity_service.accounts import AccountLevel, AccountService, RegistrationError
+from identity_service.accounts import (
+    AccountLevel,
+    AccountService,
+    RateLimitedError,
+    RegistrationError,
+)
+from identity_service.config import IdentitySettings
 
 from .conftest import GOOD_PASSWORD, Citizen, Population
 
@@ -138,3 +144,39 @@ def test_error_messages_exist_in_both_languages(
         _register(service, population.turns_14_tomorrow)
     assert "14" in caught.value.message("en") and "14" in caught.value.message("vi")
     assert caught.value.message("en") != caught.value.message("vi")
+
+
+def test_registration_attempts_are_rate_limited_per_ip(
+    service: AccountService, population: Population, settings: IdentitySettings
+) -> None:
+    guesser = "203.0.113.9"
+    wrong = dataclasses.replace(population.adult, phone="0900000000")
+    for _ in range(settings.ip_attempts_per_minute):
+        with pytest.raises(RegistrationError):
+            service.register(
+                wrong.personal_id_number,
+                wrong.full_name,
+                wrong.birth_date,
+                wrong.phone,
+                GOOD_PASSWORD,
+                client_ip=guesser,
+            )
+    citizen = population.adult
+    with pytest.raises(RateLimitedError) as caught:
+        service.register(
+            citizen.personal_id_number,
+            citizen.full_name,
+            citizen.birth_date,
+            citizen.phone,
+            GOOD_PASSWORD,
+            client_ip=guesser,
+        )
+    assert 0 < caught.value.retry_after <= 60
+    service.register(
+        citizen.personal_id_number,
+        citizen.full_name,
+        citizen.birth_date,
+        citizen.phone,
+        GOOD_PASSWORD,
+        client_ip="198.51.100.1",
+    )
