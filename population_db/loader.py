@@ -1,0 +1,389 @@
+"""The bulk loader: streams generated batches into the population database.
+
+Owns ``seed_population``: batches come from ``population_db.generator`` (the demo batch
+first), are generated in one worker process while this process writes (both cores busy),
+and each batch is committed in one transaction together with the ``seed_run`` row's
+``batches_done``, so a seed interrupted at any point (Ctrl-C, ``kill -9``) leaves a
+consistent database that the next run resumes. SQLite gets ``executemany``; PostgreSQL
+gets ``COPY ... FROM STDIN`` with text the worker has already formatted.
+
+Re-running on a database: complete with the same parameters → nothing to do; in progress
+with the same seed, size and generator version → resume; anything else → refused with
+``SeedConflictError`` (start over with ``force=True``, the CLI's ``--force``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import multiprocessing
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import closing
+from dataclasses import dataclass
+from typing import Literal
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from population_db import db, generator
+from population_db.copy_format import copy_text
+from population_db.models import CITIZEN_COLUMNS, HOUSEHOLD_COLUMNS
+
+#: Batches generated ahead of the one being written (bounds memory: ~3 batches alive).
+BATCHES_IN_FLIGHT = 2
+MAX_SEED = 2**31 - 1  # seed_run.seed is a 32-bit integer column
+SQLITE_LOAD_CACHE_KIB = 65_536
+SQLITE_LOAD_CHECKPOINT_PAGES = 16_384  # 64 MiB of WAL between checkpoints
+_RUN_ID = 1  # one seeding per database
+
+Payload = tuple[int, list[tuple], list[tuple]] | tuple[int, str, str]
+"""(citizen count, households, citizens): rows for SQLite, COPY text for PostgreSQL."""
+
+ProgressCallback = Callable[[int, int], None]
+"""Called as ``progress(citizens_written, citizens_target)`` after each committed batch."""
+
+
+class SeedConflictError(db.PopulationDatabaseError):
+    """The database holds (part of) a different population; the message says how to start over."""
+
+
+class InvalidSeedParametersError(ValueError):
+    """The requested population size, seed or batch size is unusable."""
+
+
+class SeedingError(db.PopulationDatabaseError):
+    """Seeding stopped part-way (committed batches stay; running seed again resumes)."""
+
+
+@dataclass(frozen=True)
+class SeedResult:
+    outcome: Literal["seeded", "resumed", "already_seeded"]
+    database: str  # URL with any password hidden
+    seed: int
+    citizens: int  # citizens in the database when done
+    citizens_written: int  # by this run
+    batch_size: int
+    seconds: float
+
+    @property
+    def citizens_per_second(self) -> float:
+        return self.citizens_written / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class _Plan:
+    seed: int
+    citizens: int
+    batch_size: int
+    sizes: tuple[int, ...]  # position 0 is the demo batch, position k the generated k - 1
+
+    def citizens_before(self, position: int) -> int:
+        return sum(self.sizes[:position])
+
+
+def seed_population(
+    url: str,
+    citizens: int,
+    seed: int,
+    batch_size: int | None = None,
+    progress: ProgressCallback | None = None,
+    *,
+    force: bool = False,
+) -> SeedResult:
+    """Seed (or resume seeding) ``citizens`` synthetic citizens from ``seed`` into ``url``.
+
+    ``batch_size`` defaults to the generator's, or to the one an interrupted run used.
+    ``force`` drops the population tables first. Raises ``InvalidSeedParametersError``,
+    ``SeedConflictError`` or another ``PopulationDatabaseError``.
+    """
+    started = time.perf_counter()
+    demo = generator.demo_batch()
+    _check_parameters(citizens, seed, batch_size, demo_size=len(demo.citizens))
+    engine = db.create_population_engine(url, create=True)
+    try:
+        if force:
+            db.drop_population_data(engine)
+        db.create_population_schema(engine)
+        with engine.connect() as connection:
+            with connection.begin():
+                plan, done, outcome = _start_or_resume(connection, citizens, seed, batch_size, demo)
+            if outcome == "already_seeded":
+                return _result(outcome, engine, plan, 0, started)
+            written = _load(engine, connection, plan, done, demo, progress)
+        db.create_secondary_indexes(engine)
+        with engine.begin() as connection:
+            connection.execute(
+                sa.update(db.SEED_RUN_TABLE)
+                .where(db.SEED_RUN_TABLE.c.id == _RUN_ID)
+                .values(status="complete", finished_at=_now())
+            )
+        return _result(outcome, engine, plan, written, started)
+    except sa.exc.DBAPIError as error:
+        raise SeedingError(
+            f"seeding {db.display_url(engine.url)} stopped: {db.error_summary(error)}; "
+            "run the same seed command again to resume"
+        ) from error
+    finally:
+        engine.dispose()
+
+
+def _check_parameters(citizens: int, seed: int, batch_size: int | None, demo_size: int) -> None:
+    if citizens <= 0:
+        raise InvalidSeedParametersError(f"the number of citizens must be positive, not {citizens}")
+    if citizens < demo_size:
+        raise InvalidSeedParametersError(
+            f"every population includes the {demo_size} demo citizens; ask for at least {demo_size}"
+        )
+    if not 0 <= seed <= MAX_SEED:
+        raise InvalidSeedParametersError(f"the seed must be between 0 and {MAX_SEED}, not {seed}")
+    if batch_size is not None and batch_size <= 0:
+        raise InvalidSeedParametersError(f"the batch size must be positive, not {batch_size}")
+
+
+def _start_or_resume(
+    connection: Connection,
+    citizens: int,
+    seed: int,
+    batch_size: int | None,
+    demo: generator.PopulationBatch,
+) -> tuple[_Plan, int, Literal["seeded", "resumed", "already_seeded"]]:
+    run_table = db.SEED_RUN_TABLE
+    run = connection.execute(sa.select(run_table).where(run_table.c.id == _RUN_ID)).first()
+    if run is None:
+        if connection.execute(sa.select(sa.func.count()).select_from(db.CITIZEN_TABLE)).scalar():
+            raise SeedConflictError(
+                f"{db.display_url(connection.engine.url)} holds citizens that no seed run "
+                "recorded; to start over, run seed again with --force (drops the population "
+                "tables)"
+            )
+        plan = _make_plan(citizens, seed, batch_size or generator.BATCH_SIZE, demo)
+        # Building the secondary indexes once after the load beats updating them per row.
+        for index in db.SECONDARY_INDEXES:
+            index.drop(connection, checkfirst=True)
+        connection.execute(
+            run_table.insert().values(
+                id=_RUN_ID,
+                seed=seed,
+                citizens_target=citizens,
+                batch_size=plan.batch_size,
+                batches_total=len(plan.sizes),
+                batches_done=0,
+                generator_version=generator.GENERATOR_VERSION,
+                status="in_progress",
+                started_at=_now(),
+            )
+        )
+        return plan, 0, "seeded"
+    same = (
+        run.seed == seed
+        and run.citizens_target == citizens
+        and run.generator_version == generator.GENERATOR_VERSION
+        and batch_size in (None, run.batch_size)
+    )
+    if not same:
+        raise SeedConflictError(
+            f"{db.display_url(connection.engine.url)} {_describe_run(run)}, not with "
+            f"--citizens {citizens} --seed {seed}"
+            + (f" --batch-size {batch_size}" if batch_size is not None else "")
+            + f" (generator version {generator.GENERATOR_VERSION}); to start over, run seed "
+            "again with --force (drops the population tables)"
+        )
+    plan = _make_plan(citizens, seed, run.batch_size, demo)
+    if run.status == "complete":
+        return plan, run.batches_done, "already_seeded"
+    return plan, run.batches_done, "resumed"
+
+
+def _describe_run(run: sa.Row) -> str:
+    state = "was seeded" if run.status == "complete" else "is part-way through seeding"
+    return (
+        f"{state} with --citizens {run.citizens_target} --seed {run.seed} "
+        f"--batch-size {run.batch_size} (generator version {run.generator_version})"
+    )
+
+
+def _make_plan(citizens: int, seed: int, batch_size: int, demo: generator.PopulationBatch) -> _Plan:
+    sizes = (len(demo.citizens), *generator.plan_batches(citizens, batch_size))
+    return _Plan(seed=seed, citizens=citizens, batch_size=batch_size, sizes=sizes)
+
+
+def _load(
+    engine: Engine,
+    connection: Connection,
+    plan: _Plan,
+    done: int,
+    demo: generator.PopulationBatch,
+    progress: ProgressCallback | None,
+) -> int:
+    postgres = engine.dialect.name == "postgresql"
+    writer = _write_postgres if postgres else _write_sqlite
+    if not postgres:
+        # A big page cache keeps the primary-key B-tree's random inserts in memory, and
+        # fewer checkpoints copy each index page to the database file fewer times.
+        with connection.begin():
+            connection.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_LOAD_CACHE_KIB}")
+            connection.exec_driver_sql(f"PRAGMA wal_autocheckpoint={SQLITE_LOAD_CHECKPOINT_PAGES}")
+    written = 0
+    citizens_done = plan.citizens_before(done)
+    if progress:
+        progress(citizens_done, plan.citizens)
+    with closing(_payloads(plan, done, demo, postgres)) as payloads:
+        for position, payload in payloads:
+            written += _write_batch(connection, writer, position, payload)
+            citizens_done += payload[0]
+            if progress:
+                progress(citizens_done, plan.citizens)
+    return written
+
+
+def _write_batch(
+    connection: Connection,
+    writer: Callable[[Connection, Payload], int],
+    position: int,
+    payload: Payload,
+) -> int:
+    """One transaction: the batch's rows and the run's progress commit together or not at all."""
+    with connection.begin():
+        count = writer(connection, payload)
+        updated = connection.execute(
+            sa.update(db.SEED_RUN_TABLE)
+            .where(db.SEED_RUN_TABLE.c.id == _RUN_ID)
+            .where(db.SEED_RUN_TABLE.c.batches_done == position)
+            .values(batches_done=position + 1)
+        )
+        if updated.rowcount != 1:
+            raise SeedingError(
+                "another seed of the same database is running; let it finish or stop it"
+            )
+    return count
+
+
+# --- batches: generated in a worker process, a few ahead of the writer --------------------
+
+
+def _payloads(
+    plan: _Plan, done: int, demo: generator.PopulationBatch, postgres: bool
+) -> Iterator[tuple[int, Payload]]:
+    """``(position, payload)`` for every batch from ``done`` on, in order."""
+    if done == 0:
+        yield 0, _payload(demo, postgres)
+        done = 1
+    positions = range(done, len(plan.sizes))
+    if len(positions) <= 1:  # not worth a process
+        for position in positions:
+            yield (
+                position,
+                _generate_payload(plan.seed, position - 1, plan.sizes[position], postgres),
+            )
+        return
+    context = multiprocessing.get_context(_start_method())
+    if context.get_start_method() == "forkserver":
+        context.set_forkserver_preload(["population_db.loader"])
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=context)
+    pending: deque[tuple[int, Future[Payload]]] = deque()
+    next_positions = iter(positions)
+    try:
+        for position in next_positions:
+            pending.append((position, _submit(pool, plan, position, postgres)))
+            if len(pending) > BATCHES_IN_FLIGHT:
+                yield _next_result(pending)
+        while pending:
+            yield _next_result(pending)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _start_method() -> str:
+    # forkserver: workers never inherit this process's threads (Rich's refresh thread)
+    # or database connections, and the generator is imported once per process.
+    methods = multiprocessing.get_all_start_methods()
+    return "forkserver" if "forkserver" in methods else "spawn"
+
+
+def _submit(pool: ProcessPoolExecutor, plan: _Plan, position: int, postgres: bool) -> Future:
+    return pool.submit(_generate_payload, plan.seed, position - 1, plan.sizes[position], postgres)
+
+
+def _next_result(pending: deque[tuple[int, Future[Payload]]]) -> tuple[int, Payload]:
+    position, future = pending.popleft()
+    try:
+        return position, future.result()
+    except BrokenProcessPool as error:
+        raise SeedingError(
+            "the generator process died; run the same seed command again to resume"
+        ) from error
+
+
+def _generate_payload(seed: int, index: int, size: int, postgres: bool) -> Payload:
+    """Runs in the worker: generate one batch and shape it for the writer."""
+    return _payload(generator.generate_batch(seed, index, size), postgres)
+
+
+def _payload(batch: generator.PopulationBatch, postgres: bool) -> Payload:
+    # Rows in key order go into the primary-key B-tree page by page.
+    citizens = sorted(batch.citizens)
+    if postgres:
+        return len(citizens), copy_text(batch.households), copy_text(citizens)
+    return len(citizens), batch.households, citizens
+
+
+# --- writers: one batch inside the caller's transaction -----------------------------------
+
+
+def _insert_sql(table: str, columns: tuple[str, ...]) -> str:
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+
+
+_SQLITE_INSERT_HOUSEHOLD = _insert_sql("household", HOUSEHOLD_COLUMNS)
+_SQLITE_INSERT_CITIZEN = _insert_sql("citizen", CITIZEN_COLUMNS)
+_COPY_HOUSEHOLD = f"COPY household ({', '.join(HOUSEHOLD_COLUMNS)}) FROM STDIN"
+_COPY_CITIZEN = f"COPY citizen ({', '.join(CITIZEN_COLUMNS)}) FROM STDIN"
+
+
+def _write_sqlite(connection: Connection, payload: Payload) -> int:
+    count, households, citizens = payload
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        if households:
+            cursor.executemany(_SQLITE_INSERT_HOUSEHOLD, households)
+        if citizens:
+            cursor.executemany(_SQLITE_INSERT_CITIZEN, citizens)
+    finally:
+        cursor.close()
+    return count
+
+
+def _write_postgres(connection: Connection, payload: Payload) -> int:
+    count, households, citizens = payload
+    raw = connection.connection.driver_connection
+    with raw.cursor() as cursor:  # type: ignore[union-attr]
+        for statement, text in ((_COPY_HOUSEHOLD, households), (_COPY_CITIZEN, citizens)):
+            if text:
+                with cursor.copy(statement) as copy:
+                    copy.write(text)
+    return count
+
+
+def _result(
+    outcome: Literal["seeded", "resumed", "already_seeded"],
+    engine: Engine,
+    plan: _Plan,
+    written: int,
+    started: float,
+) -> SeedResult:
+    return SeedResult(
+        outcome=outcome,
+        database=db.display_url(engine.url),
+        seed=plan.seed,
+        citizens=plan.citizens,
+        citizens_written=written,
+        batch_size=plan.batch_size,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
