@@ -10,6 +10,7 @@ always work.
 from __future__ import annotations
 
 import tomllib
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -84,7 +85,8 @@ def ensure_demo_accounts(
                 password=spec.password,
                 level=spec.level,
                 totp_secret=spec.totp_secret,
-                full_name=record.full_name,
+                # NFC, whatever form the record stores (one demo row is NFD on purpose).
+                full_name=unicodedata.normalize("NFC", record.full_name),
             )
         )
     return credentials

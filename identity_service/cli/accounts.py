@@ -141,11 +141,15 @@ def demo(
     with _account_service() as service:
         credentials = service.ensure_demo_accounts()
     if as_json:
-        typer.echo(json.dumps([credential.as_json() for credential in credentials], indent=2))
+        payload = [credential.as_json() for credential in credentials]
+        typer.echo(json.dumps(payload, indent=2, ensure_ascii=False))
         return
     table = Table(title="Demo accounts")
-    for column in ("ID number", "name", "level", "password", "TOTP secret"):
-        table.add_column(column)
+    table.add_column("ID number", no_wrap=True)
+    table.add_column("name")
+    table.add_column("level")
+    for column in ("password", "TOTP secret"):
+        table.add_column(column, no_wrap=True, overflow="fold")
     for credential in credentials:
         table.add_row(
             credential.personal_id_number,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -71,6 +72,7 @@ def test_demo_accounts_log_in_and_seeding_is_idempotent(
         else:
             assert credential.totp_secret is None
         assert credential.full_name
+        assert unicodedata.is_normalized("NFC", credential.full_name)
         assert "totp_secret" in credential.as_json() or credential.level == 1
 
 
