@@ -29,7 +29,9 @@ The rules
       citizen still gets in from home or from their phone's usual network.
    Locked attempts are refused before any password check and do not extend a lock.
 5. **Success resets.** A successful attempt clears the account's and the pair's
-   consecutive counters and the pair's lock series, and marks the IP as known. An
+   consecutive counters and the pair's lock series, and marks the IP as known for the
+   account (for both steps: a level-2 password success also exempts that IP from the
+   account-wide OTP lock, but never from its own pair lock on the OTP step). An
    account-wide lock still running stays (it was earned by others); once it has run out,
    its series is reset too.
 A lock is recorded as an absolute ``until`` time from the service clock (the store TTL
