@@ -9,13 +9,13 @@ except ``demo --json``, whose whole point is to hand scripts the demo credential
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import io
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
 
+import qrcode
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -113,19 +113,11 @@ def upgrade(
     typer.echo(f"Level {level} account for {mask(personal_id_number.strip())}.")
     typer.echo("Scan this into an authenticator app (shown once):")
     typer.echo(enrollment.provisioning_uri)
-    qr_text = _terminal_qr(enrollment.provisioning_uri)
-    if qr_text is None:
-        typer.echo("(install the 'qrcode' package to see a QR code here)")
-    else:
-        typer.echo(qr_text)
+    typer.echo(_terminal_qr(enrollment.provisioning_uri))
 
 
-def _terminal_qr(text: str) -> str | None:
-    """The QR code as terminal text, if the optional ``qrcode`` package is installed."""
-    if importlib.util.find_spec("qrcode") is None:
-        return None
-    import qrcode
-
+def _terminal_qr(text: str) -> str:
+    """The QR code as terminal text (dark modules drawn light, for dark terminals)."""
     code = qrcode.QRCode(border=2)
     code.add_data(text)
     buffer = io.StringIO()
