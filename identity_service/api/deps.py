@@ -1,0 +1,69 @@
+"""What routes depend on: the service container ``create_app`` builds, as FastAPI deps.
+
+``IdentityServices`` holds every long-lived service of one app instance (built once by
+``identity_service.app.create_app``, kept on ``app.state``). Routes declare
+``services: ServicesDep`` and reach what they need through it; nothing is constructed
+per request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import Engine
+
+from identity_service.accounts.service import AccountService
+from identity_service.config import IdentitySettings
+from identity_service.keys import KeyStore
+from identity_service.oidc.access_tokens import AccessTokenRecords
+from identity_service.oidc.authorization import AuthorizationFlow
+from identity_service.oidc.claims import ClaimsService
+from identity_service.oidc.client_auth import ClientAuthenticator
+from identity_service.oidc.clients import ClientRegistry
+from identity_service.oidc.grants.authorization_code import AuthorizationCodeGrant
+from identity_service.oidc.interactions import InteractionStore
+from identity_service.oidc.metadata import ProviderUrls
+from identity_service.oidc.sessions import SsoSessions
+from identity_service.oidc.subjects import PairwiseSubjects
+from identity_service.state import StateStore
+from identity_service.tokens import TokenService
+from population_db.registry import PopulationRegistry
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityServices:
+    settings: IdentitySettings
+    urls: ProviderUrls
+    identity_engine: Engine
+    population: PopulationRegistry
+    state: StateStore
+    keys: KeyStore
+    tokens: TokenService
+    clients: ClientRegistry
+    accounts: AccountService
+    sessions: SsoSessions
+    interactions: InteractionStore
+    flow: AuthorizationFlow
+    client_authenticator: ClientAuthenticator
+    code_grant: AuthorizationCodeGrant
+    access_tokens: AccessTokenRecords
+    subjects: PairwiseSubjects
+    claims: ClaimsService
+    # Issuer is https: cookies get the Secure attribute.
+    secure_cookies: bool
+    # Discovery document serialised once (it never changes while the app runs).
+    discovery_json: bytes
+
+
+def get_services(request: Request) -> IdentityServices:
+    return request.app.state.services
+
+
+ServicesDep = Annotated[IdentityServices, Depends(get_services)]
+
+
+def client_ip(request: Request) -> str:
+    """The peer address (uvicorn's ``--proxy-headers`` puts a trusted proxy's client here)."""
+    return request.client.host if request.client else "unknown"

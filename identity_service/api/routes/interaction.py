@@ -1,0 +1,273 @@
+"""The login, second-factor and consent pages of an interaction (server-rendered, no JS).
+
+``GET /interaction/{id}`` shows the page for the interaction's current step (``?lang=en``
+or ``?lang=vi`` switches language); each form posts back with the interaction's CSRF
+token, and only from the browser the interaction was started in. The handlers are plain
+(synchronous) functions, which FastAPI runs in its thread pool: argon2 password checks
+never block the event loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request, Response
+from fastapi.responses import RedirectResponse
+
+from identity_service.accounts.errors import AuthenticationError, LoginFailedError
+from identity_service.api.deps import IdentityServices, ServicesDep, client_ip
+from identity_service.api.pages import error_page, render
+from identity_service.api.routes.authorize import flow_response, interaction_path
+from identity_service.i18n import SUPPORTED_LOCALES, choose_locale, translator
+from identity_service.oidc.claims import SCOPE_CLAIMS
+from identity_service.oidc.interactions import (
+    BROWSER_COOKIE,
+    Interaction,
+    InteractionError,
+    Step,
+)
+from identity_service.oidc.levels import HIGHEST_LEVEL, LOWEST_LEVEL
+from identity_service.oidc.sessions import SESSION_COOKIE
+
+router = APIRouter(prefix="/interaction", tags=["login pages"])
+
+FormText = Annotated[str, Form()]
+MAX_PASSWORD_LENGTH = 1024
+_TEMPLATES = {
+    Step.LOGIN: "login.html",
+    Step.SECOND_FACTOR: "second_factor.html",
+    Step.CONSENT: "consent.html",
+}
+_STATUS_BY_REASON = {"expired": 400, "wrong_step": 400, "wrong_browser": 403, "csrf": 403}
+
+
+@router.get("/{interaction_id}", summary="The page of the interaction's current step")
+def interaction_page(
+    interaction_id: str, request: Request, services: ServicesDep, lang: str | None = None
+) -> Response:
+    interaction = services.interactions.load(interaction_id)
+    if interaction is None or not interaction.belongs_to(request.cookies.get(BROWSER_COOKIE)):
+        reason = "expired" if interaction is None else "wrong_browser"
+        return _refusal(request, InteractionError(reason), choose_locale(lang))
+    if lang in SUPPORTED_LOCALES and lang != interaction.locale:
+        interaction = services.interactions.update(interaction, locale=lang)
+    return _page(request, services, interaction)
+
+
+@router.post("/{interaction_id}/login", summary="Submit the ID number and password")
+def submit_login(
+    interaction_id: str,
+    request: Request,
+    services: ServicesDep,
+    csrf_token: FormText = "",
+    personal_id_number: FormText = "",
+    password: FormText = "",
+) -> Response:
+    interaction = _checked(request, services, interaction_id, csrf_token)
+    if isinstance(interaction, Response):
+        return interaction
+    if interaction.step is not Step.LOGIN:
+        return RedirectResponse(interaction_path(interaction.id), status_code=303)
+    try:
+        if len(password) > MAX_PASSWORD_LENGTH:
+            raise LoginFailedError()
+        account = services.accounts.authenticate(personal_id_number, password, client_ip(request))
+    except AuthenticationError as error:
+        return _failed(request, services, interaction, error)
+    has_second_factor = account.second_factor_required and account.second_factor_available
+    try:
+        result = services.flow.password_verified(
+            interaction,
+            personal_id_number=account.personal_id_number,
+            account_level=HIGHEST_LEVEL if has_second_factor else LOWEST_LEVEL,
+            current_cookie=request.cookies.get(SESSION_COOKIE),
+        )
+    except InteractionError as error:
+        return _refusal(request, error, interaction.locale)
+    return flow_response(result, services)
+
+
+@router.post("/{interaction_id}/second-factor", summary="Submit the TOTP code")
+def submit_second_factor(
+    interaction_id: str,
+    request: Request,
+    services: ServicesDep,
+    csrf_token: FormText = "",
+    code: FormText = "",
+) -> Response:
+    interaction = _checked(request, services, interaction_id, csrf_token)
+    if isinstance(interaction, Response):
+        return interaction
+    if interaction.step is not Step.SECOND_FACTOR or interaction.subject is None:
+        return RedirectResponse(interaction_path(interaction.id), status_code=303)
+    try:
+        services.accounts.verify_totp(
+            interaction.subject, "".join(code.split())[:16], client_ip(request)
+        )
+    except AuthenticationError as error:
+        return _failed(request, services, interaction, error)
+    current_cookie = request.cookies.get(SESSION_COOKIE)
+    try:
+        result = services.flow.second_factor_verified(
+            interaction,
+            current_cookie=current_cookie,
+            current_session=services.sessions.load(current_cookie),
+        )
+    except InteractionError as error:
+        return _refusal(request, error, interaction.locale)
+    return flow_response(result, services)
+
+
+@router.post("/{interaction_id}/consent", summary="Allow or deny sharing the listed data")
+def submit_consent(
+    interaction_id: str,
+    request: Request,
+    services: ServicesDep,
+    csrf_token: FormText = "",
+    decision: FormText = "",
+) -> Response:
+    interaction = _checked(request, services, interaction_id, csrf_token)
+    if isinstance(interaction, Response):
+        return interaction
+    if interaction.step is not Step.CONSENT or decision not in ("approve", "deny"):
+        return RedirectResponse(interaction_path(interaction.id), status_code=303)
+    try:
+        if decision == "approve":
+            result = services.flow.consent_given(interaction)
+        else:
+            result = services.flow.consent_refused(interaction)
+    except InteractionError as error:
+        return _refusal(request, error, interaction.locale)
+    return flow_response(result, services)
+
+
+@router.post("/{interaction_id}/cancel", summary="Go back to the portal without logging in")
+def cancel(
+    interaction_id: str, request: Request, services: ServicesDep, csrf_token: FormText = ""
+) -> Response:
+    interaction = _checked(request, services, interaction_id, csrf_token)
+    if isinstance(interaction, Response):
+        return interaction
+    try:
+        result = services.flow.cancel(interaction)
+    except InteractionError as error:
+        return _refusal(request, error, interaction.locale)
+    return flow_response(result, services)
+
+
+def _checked(
+    request: Request, services: IdentityServices, interaction_id: str, csrf_token: str
+) -> Interaction | Response:
+    """The interaction, if it exists, belongs to this browser and the CSRF token matches."""
+    interaction = services.interactions.load(interaction_id)
+    if interaction is None:
+        return _refusal(request, InteractionError("expired"), "vi")
+    if not interaction.belongs_to(request.cookies.get(BROWSER_COOKIE)):
+        return _refusal(request, InteractionError("wrong_browser"), interaction.locale)
+    if not interaction.csrf_matches(csrf_token):
+        return _refusal(request, InteractionError("csrf"), interaction.locale)
+    return interaction
+
+
+def _refusal(request: Request, error: InteractionError, locale: str) -> Response:
+    status = _STATUS_BY_REASON.get(error.reason, 400)
+    return error_page(request, error.reason, locale=locale, status_code=status)
+
+
+def _failed(
+    request: Request,
+    services: IdentityServices,
+    interaction: Interaction,
+    error: AuthenticationError,
+) -> Response:
+    """The same page again with the account service's message (one text for every
+    wrong ID number, password or code; 429 and ``Retry-After`` when throttled)."""
+    if error.retry_after is not None:
+        status, headers = 429, {"Retry-After": str(error.retry_after)}
+    else:
+        status, headers = 400, None
+    return _page(
+        request,
+        services,
+        interaction,
+        message=error.message(interaction.locale),
+        status_code=status,
+        headers=headers,
+    )
+
+
+def _released(
+    services: IdentityServices, interaction: Interaction
+) -> list[tuple[str, list[tuple[str, str | None]]]]:
+    """Per scope, the claims the portal will receive and their values for this citizen."""
+    authentication = interaction.authentication
+    scopes = interaction.request.scopes
+    values = (
+        services.claims.claims_for(authentication.personal_id_number, scopes)
+        if authentication is not None
+        else {}
+    )
+    t = translator(interaction.locale)
+    released = []
+    for scope in scopes:
+        items: list[tuple[str, str | None]] = []
+        for claim in SCOPE_CLAIMS[scope]:
+            if claim == "sub":
+                items.append((claim, None))
+            elif claim in values:
+                items.append((claim, display_value(claim, values[claim], t)))
+        released.append((scope, items))
+    return released
+
+
+def display_value(claim: str, value: object, t: Callable[..., str]) -> str:
+    """A claim value as the consent page shows it."""
+    if claim == "gender":
+        return t(f"value.gender.{value}")
+    if isinstance(value, bool):
+        return t("value.yes" if value else "value.no")
+    if claim == "household" and isinstance(value, dict):
+        relation = value.get("relation_to_head")
+        return t(
+            "value.household",
+            id=value.get("id"),
+            relation=t(f"value.relation.{relation}") if relation else "—",
+            count=value.get("member_count"),
+        )
+    if isinstance(value, dict):
+        return str(value.get("formatted", ""))
+    return str(value)
+
+
+def _page(
+    request: Request,
+    services: IdentityServices,
+    interaction: Interaction,
+    *,
+    message: str | None = None,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    authorization = interaction.request
+    client = services.clients.get(authorization.client_id)
+    context = {
+        "interaction_id": interaction.id,
+        "csrf_token": interaction.csrf_token,
+        "client_name": client.name if client else authorization.client_id,
+        "message": message,
+        "login_hint": authorization.login_hint,
+        "level2": authorization.required_level >= HIGHEST_LEVEL,
+        "step_up": not interaction.password_verified,
+        "released": _released(services, interaction) if interaction.step is Step.CONSENT else [],
+    }
+    language = "en" if interaction.locale == "vi" else "vi"
+    return render(
+        request,
+        _TEMPLATES[interaction.step],
+        locale=interaction.locale,
+        context=context,
+        status_code=status_code,
+        headers=headers,
+        language_url=f"{interaction_path(interaction.id)}?lang={language}",
+    )

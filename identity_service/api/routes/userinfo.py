@@ -1,0 +1,59 @@
+"""``GET|POST /userinfo``: claims about the citizen for a bearer access token (OIDC Core §5.3).
+
+The token must be one of ours (signature, ``typ: at+jwt``, issuer, audience, lifetime)
+and still on record (not revoked, e.g. by a replayed code). Claims follow the token's
+granted scopes; ``sub`` is the same pairwise value as in the ID token. The token is
+accepted only in the ``Authorization: Bearer`` header (RFC 6750 §2.1).
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from identity_service.api.deps import IdentityServices, ServicesDep
+from identity_service.api.errors import NO_STORE, bearer_error_response
+from identity_service.oidc.errors import InsufficientScopeError, InvalidTokenError
+from identity_service.oidc.metadata import USERINFO_PATH
+from identity_service.tokens import InvalidTokenError as TokenRejectedError
+
+router = APIRouter(tags=["userinfo"])
+
+MAX_TOKEN_LENGTH = 8192
+
+
+@router.get(USERINFO_PATH, summary="Claims about the logged-in citizen")
+def userinfo_get(request: Request, services: ServicesDep) -> JSONResponse:
+    return _userinfo(request, services)
+
+
+@router.post(USERINFO_PATH, summary="Claims about the logged-in citizen (POST)")
+def userinfo_post(request: Request, services: ServicesDep) -> JSONResponse:
+    return _userinfo(request, services)
+
+
+def _userinfo(request: Request, services: IdentityServices) -> JSONResponse:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        return bearer_error_response(
+            InvalidTokenError("a bearer access token is required"), with_code=False
+        )
+    if len(token) > MAX_TOKEN_LENGTH:
+        return bearer_error_response(InvalidTokenError("the access token is not valid"))
+    try:
+        claims = services.tokens.verify_access_token(token)
+    except TokenRejectedError:
+        return bearer_error_response(InvalidTokenError("the access token is not valid"))
+    record = (
+        services.access_tokens.lookup(claims["jti"]) if isinstance(claims["jti"], str) else None
+    )
+    if record is None or record.client_id != claims.get("client_id"):
+        return bearer_error_response(InvalidTokenError("the access token was revoked"))
+    if "openid" not in record.scopes:
+        return bearer_error_response(InsufficientScopeError("the openid scope is required"))
+    body = {
+        "sub": claims["sub"],
+        **services.claims.claims_for(record.personal_id_number, record.scopes),
+    }
+    return JSONResponse(body, headers=NO_STORE)

@@ -1,0 +1,228 @@
+"""The application factory of the identity service (the IdP).
+
+``create_app(settings)`` builds everything once — engines, key store, state store, the
+client registry (seeded from ``seeds/clients.toml``), the account and OIDC services —
+and mounts the routes; nothing is built at import time. ``app_from_environment`` is the
+factory uvicorn calls (``natid serve``): the only place settings come from ``NATID_*``.
+
+Errors at the edge: protocol errors render in their protocol's shape; an unavailable
+dependency (the state store, a database) gives 503 with ``Retry-After`` as JSON or as a
+page; anything unexpected gives a bare 500 without a stack trace.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import OperationalError
+
+from identity_service.accounts.service import AccountService
+from identity_service.api.deps import IdentityServices
+from identity_service.api.errors import NO_STORE, oauth_error_response
+from identity_service.api.pages import STATIC_DIR, create_templates, error_page
+from identity_service.api.routes import authorize, discovery, interaction, jwks, token, userinfo
+from identity_service.api.security import SecurityHeadersMiddleware
+from identity_service.config import IdentitySettings
+from identity_service.db import (
+    IdentityDatabaseError,
+    create_identity_engine,
+    create_identity_schema,
+)
+from identity_service.keys import KeyStore, KeyStoreError
+from identity_service.oidc.access_tokens import AccessTokenRecords
+from identity_service.oidc.authorization import AuthorizationFlow
+from identity_service.oidc.claims import ClaimsService
+from identity_service.oidc.client_auth import ClientAuthenticator
+from identity_service.oidc.client_seeds import load_client_seeds
+from identity_service.oidc.clients import ClientRegistry, ClientSecretHasher
+from identity_service.oidc.codes import AuthorizationCodes
+from identity_service.oidc.consent import ConsentService
+from identity_service.oidc.errors import InvalidRequestError, OAuthError
+from identity_service.oidc.grants.authorization_code import AuthorizationCodeGrant
+from identity_service.oidc.interactions import InteractionStore
+from identity_service.oidc.metadata import ProviderUrls, discovery_document
+from identity_service.oidc.sessions import SsoSessions
+from identity_service.oidc.subjects import PairwiseSubjects
+from identity_service.state import StateStore, StateStoreUnavailableError, create_state_store
+from identity_service.tokens import TokenService
+from population_db.registry import PopulationRegistry
+from population_db.seeds import seeds_dir
+
+logger = logging.getLogger(__name__)
+
+RETRY_AFTER_SECONDS = 5
+CLIENT_SEEDS_FILE = "clients.toml"
+# Paths answered with HTML pages; every other path is an API answering JSON.
+_PAGE_PREFIXES = ("/authorize", "/interaction")
+
+
+def create_app(
+    settings: IdentitySettings,
+    *,
+    state_store: StateStore | None = None,
+    client_seeds: Path | None = None,
+    clock: Callable[[], float] = time.time,
+) -> FastAPI:
+    """A ready identity service for ``settings``.
+
+    ``state_store`` defaults to ``create_state_store(settings.redis_url)``;
+    ``client_seeds`` to ``seeds/clients.toml``.
+    """
+    services = build_services(settings, state_store=state_store, clock=clock)
+    seeds = client_seeds or seeds_dir() / CLIENT_SEEDS_FILE
+    if seeds.exists():
+        load_client_seeds(services.clients, seeds)
+    else:
+        logger.warning("no client seed file at %s; only registered clients exist", seeds)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        services.population.close()
+        services.identity_engine.dispose()
+        close = getattr(services.state, "close", None)
+        if close is not None:
+            close()
+
+    app = FastAPI(
+        title="natid identity service",
+        summary="OpenID Connect provider of a simulated national e-ID (synthetic data only)",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    app.state.templates = create_templates()
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    for module in (discovery, jwks, authorize, interaction, token, userinfo):
+        app.include_router(module.router)
+    _add_error_handlers(app)
+    return app
+
+
+def build_services(
+    settings: IdentitySettings,
+    *,
+    state_store: StateStore | None = None,
+    clock: Callable[[], float] = time.time,
+) -> IdentityServices:
+    """Every long-lived service of one app instance, wired together."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    identity_engine = create_identity_engine(settings.identity_database_url())
+    create_identity_schema(identity_engine)
+    population = PopulationRegistry.from_url(settings.population_database_url())
+    server_secret = settings.server_secret()
+    keys = KeyStore.from_settings(identity_engine, settings, clock=clock)
+    keys.ensure_keys()
+    state = state_store if state_store is not None else create_state_store(settings.redis_url)
+    urls = ProviderUrls(settings.issuer.rstrip("/"))
+    tokens = TokenService(keys, urls.issuer, clock=clock)
+    clients = ClientRegistry(identity_engine, ClientSecretHasher(server_secret))
+    sessions = SsoSessions(state, settings.sso_session_ttl, clock=clock)
+    interactions = InteractionStore(state)
+    codes = AuthorizationCodes(state, settings.authorization_code_ttl)
+    access_tokens = AccessTokenRecords(state)
+    subjects = PairwiseSubjects(server_secret)
+    flow = AuthorizationFlow(
+        sessions=sessions,
+        consents=ConsentService(identity_engine),
+        codes=codes,
+        interactions=interactions,
+        issuer=urls.issuer,
+        clock=clock,
+    )
+    return IdentityServices(
+        settings=settings,
+        urls=urls,
+        identity_engine=identity_engine,
+        population=population,
+        state=state,
+        keys=keys,
+        tokens=tokens,
+        clients=clients,
+        accounts=AccountService(identity_engine, population, state, settings, clock=clock),
+        sessions=sessions,
+        interactions=interactions,
+        flow=flow,
+        client_authenticator=ClientAuthenticator(
+            clients, state, audiences=(urls.token_endpoint, urls.issuer), clock=clock
+        ),
+        code_grant=AuthorizationCodeGrant(
+            codes=codes,
+            tokens=tokens,
+            access_tokens=access_tokens,
+            subjects=subjects,
+            access_token_ttl=settings.access_token_ttl,
+            id_token_ttl=settings.id_token_ttl,
+        ),
+        access_tokens=access_tokens,
+        subjects=subjects,
+        claims=ClaimsService(population),
+        secure_cookies=urls.issuer.startswith("https://"),
+        discovery_json=json.dumps(discovery_document(urls.issuer)).encode("utf-8"),
+    )
+
+
+def app_from_environment() -> FastAPI:
+    """The factory ``natid serve`` hands to uvicorn (settings from ``NATID_*``)."""
+    return create_app(IdentitySettings())
+
+
+def _wants_page(request: Request) -> bool:
+    return request.url.path.startswith(_PAGE_PREFIXES)
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    unavailable = (
+        StateStoreUnavailableError,
+        OperationalError,
+        KeyStoreError,
+        IdentityDatabaseError,
+    )
+
+    async def dependency_unavailable(request: Request, error: Exception) -> Response:
+        logger.error("dependency unavailable on %s: %s", request.url.path, _one_line(error))
+        headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+        if _wants_page(request):
+            return error_page(request, "unavailable", status_code=503, headers=headers)
+        body = {
+            "error": "temporarily_unavailable",
+            "error_description": "a dependency of the service is unavailable; retry shortly",
+        }
+        return JSONResponse(body, status_code=503, headers={**NO_STORE, **headers})
+
+    async def protocol_error(_request: Request, error: Exception) -> Response:
+        assert isinstance(error, OAuthError)
+        return oauth_error_response(error)
+
+    async def invalid_parameters(request: Request, _error: Exception) -> Response:
+        if _wants_page(request):
+            return error_page(request, "wrong_step", status_code=400)
+        return oauth_error_response(InvalidRequestError("malformed request parameters"))
+
+    async def unexpected(request: Request, error: Exception) -> Response:
+        logger.exception("unexpected error on %s", request.url.path, exc_info=error)
+        if _wants_page(request):
+            return error_page(request, "internal", status_code=500)
+        body = {"error": "server_error", "error_description": "unexpected error"}
+        return JSONResponse(body, status_code=500, headers=NO_STORE)
+
+    for error_type in unavailable:
+        app.add_exception_handler(error_type, dependency_unavailable)
+    app.add_exception_handler(OAuthError, protocol_error)
+    app.add_exception_handler(RequestValidationError, invalid_parameters)
+    app.add_exception_handler(Exception, unexpected)
+
+
+def _one_line(error: Exception) -> str:
+    text = str(error).strip()
+    return f"{error.__class__.__name__}: {text.splitlines()[0] if text else ''}"

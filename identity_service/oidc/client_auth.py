@@ -1,0 +1,185 @@
+"""Client authentication at the token endpoint (RFC 6749 §2.3, OIDC Core §9, RFC 7523).
+
+Methods: ``client_secret_basic`` (HTTP Basic, id and secret form-urlencoded first),
+``client_secret_post`` (``client_id`` and ``client_secret`` in the body),
+``private_key_jwt`` (a JWT signed with a key from the client's registered JWKS:
+iss = sub = client_id, aud = the token endpoint or the issuer, exp within the hour, a
+``jti`` accepted once — replays are caught through the shared state store), and ``none``
+for public clients, which must then prove possession with PKCE. A client must use the
+method it registered, and only one per request. Every failure is ``invalid_client``
+with one message, so the answer does not reveal which part was wrong.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote_plus
+
+import jwt
+
+from identity_service.oidc.clients import ClientRegistry, RegisteredClient
+from identity_service.oidc.errors import InvalidClientError, InvalidRequestError
+from identity_service.oidc.metadata import CLIENT_ASSERTION_ALGORITHMS
+from identity_service.state import StateStore
+
+JWT_BEARER_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+MAX_ASSERTION_LIFETIME = 3600
+CLOCK_SKEW_SECONDS = 30
+_FAILED = "client authentication failed"
+_KEY_TYPES_BY_ALGORITHM = {"ES256": "EC", "EdDSA": "OKP", "RS256": "RSA", "PS256": "RSA"}
+_REPLAY_PREFIX = "client-assertion:"
+
+
+@dataclass(frozen=True, slots=True)
+class ClientCredentials:
+    """The parts of a token request that can authenticate a client."""
+
+    authorization: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = None
+    client_assertion: str | None = None
+    client_assertion_type: str | None = None
+
+
+class ClientAuthenticator:
+    def __init__(
+        self,
+        clients: ClientRegistry,
+        state: StateStore,
+        *,
+        audiences: tuple[str, ...],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._clients = clients
+        self._state = state
+        self._audiences = audiences
+        self._clock = clock
+
+    def authenticate(self, credentials: ClientCredentials) -> RegisteredClient:
+        """The authenticated client, or ``InvalidClientError`` / ``InvalidRequestError``."""
+        basic = _basic_credentials(credentials.authorization)
+        presented = [
+            name
+            for name, present in (
+                ("client_secret_basic", basic is not None),
+                ("client_secret_post", credentials.client_secret is not None),
+                ("private_key_jwt", credentials.client_assertion is not None),
+            )
+            if present
+        ]
+        if len(presented) > 1:
+            raise InvalidRequestError("use exactly one client authentication method")
+        method = presented[0] if presented else "none"
+        if method == "client_secret_basic":
+            assert basic is not None
+            client_id, secret = basic
+            if credentials.client_id is not None and credentials.client_id != client_id:
+                raise InvalidClientError(_FAILED)
+            return self._by_secret(client_id, secret, method)
+        if method == "client_secret_post":
+            return self._by_secret(credentials.client_id, credentials.client_secret, method)
+        if method == "private_key_jwt":
+            return self._by_assertion(credentials)
+        return self._registered(credentials.client_id, "none")
+
+    def _registered(self, client_id: str | None, method: str) -> RegisteredClient:
+        client = self._clients.get(client_id) if client_id else None
+        if client is None or client.token_endpoint_auth_method != method:
+            raise InvalidClientError(_FAILED)
+        return client
+
+    def _by_secret(
+        self, client_id: str | None, secret: str | None, method: str
+    ) -> RegisteredClient:
+        client = self._clients.get(client_id) if client_id else None
+        # Verified even for an unknown client, so the answer takes the same time.
+        matches = self._clients.verify_secret(client, secret or "")
+        if client is None or client.token_endpoint_auth_method != method or not matches:
+            raise InvalidClientError(_FAILED)
+        return client
+
+    def _by_assertion(self, credentials: ClientCredentials) -> RegisteredClient:
+        if credentials.client_assertion_type != JWT_BEARER_ASSERTION_TYPE:
+            raise InvalidRequestError(f"client_assertion_type must be {JWT_BEARER_ASSERTION_TYPE}")
+        assertion = credentials.client_assertion or ""
+        try:
+            header = jwt.get_unverified_header(assertion)
+            unverified = jwt.decode(assertion, options={"verify_signature": False})
+        except jwt.InvalidTokenError:
+            raise InvalidClientError(_FAILED) from None
+        client_id = unverified.get("iss") if isinstance(unverified, dict) else None
+        if not isinstance(client_id, str):
+            raise InvalidClientError(_FAILED)
+        if credentials.client_id is not None and credentials.client_id != client_id:
+            raise InvalidClientError(_FAILED)
+        client = self._registered(client_id, "private_key_jwt")
+        claims = self._verified_assertion(assertion, header, client)
+        self._accept_once(client.client_id, claims)
+        return client
+
+    def _verified_assertion(
+        self, assertion: str, header: dict[str, Any], client: RegisteredClient
+    ) -> dict[str, Any]:
+        alg = header.get("alg")
+        if alg not in CLIENT_ASSERTION_ALGORITHMS:
+            raise InvalidClientError(_FAILED)
+        kid = header.get("kid")
+        candidates = [
+            key
+            for key in client.verification_keys
+            if key.key_type == _KEY_TYPES_BY_ALGORITHM[alg]
+            and (kid is None or key.kid == kid)
+            and (key.alg is None or key.alg == alg)
+        ]
+        for key in candidates:
+            try:
+                claims = jwt.decode(
+                    assertion,
+                    key.key,
+                    algorithms=[alg],
+                    audience=list(self._audiences),
+                    issuer=client.client_id,
+                    leeway=CLOCK_SKEW_SECONDS,
+                    options={"require": ["iss", "sub", "aud", "exp", "jti"]},
+                )
+            except jwt.InvalidSignatureError:
+                continue
+            except jwt.InvalidTokenError:
+                raise InvalidClientError(_FAILED) from None
+            if claims.get("sub") != client.client_id or not isinstance(claims.get("jti"), str):
+                raise InvalidClientError(_FAILED)
+            return claims
+        raise InvalidClientError(_FAILED)
+
+    def _accept_once(self, client_id: str, claims: dict[str, Any]) -> None:
+        remaining = claims["exp"] - self._clock()
+        if not isinstance(claims["exp"], int | float) or remaining > MAX_ASSERTION_LIFETIME:
+            raise InvalidClientError(_FAILED)
+        jti_hash = hashlib.sha256(claims["jti"].encode("utf-8")).hexdigest()
+        ttl = max(int(remaining) + CLOCK_SKEW_SECONDS, 1)
+        if self._state.incr(f"{_REPLAY_PREFIX}{client_id}:{jti_hash}", ttl) > 1:
+            raise InvalidClientError(_FAILED)
+
+
+def _basic_credentials(authorization: str | None) -> tuple[str, str] | None:
+    """``(client_id, secret)`` from ``Authorization: Basic``, or None if not Basic."""
+    if not authorization:
+        return None
+    scheme, _, encoded = authorization.partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        raise InvalidClientError(_FAILED) from None
+    client_id, separator, secret = decoded.partition(":")
+    if not separator:
+        raise InvalidClientError(_FAILED)
+    # RFC 6749 §2.3.1: both parts are form-urlencoded before base64.
+    return unquote_plus(client_id), unquote_plus(secret)

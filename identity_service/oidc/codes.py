@@ -1,0 +1,77 @@
+"""Authorization codes: one-time, short-lived, bound to a client, redirect URI and PKCE.
+
+A code is a random string handed to the client; the state store keeps what it stands for
+(``CodeGrant``) under a hash of it, with a TTL of ``authorization_code_ttl``. Redemption
+is an atomic take, so a code works once even across processes. After a redemption the
+store remembers, for as long as the tokens live, which access tokens the code produced:
+a second presentation of the code (RFC 6749 §4.1.2: "MUST deny ... SHOULD revoke all
+tokens previously issued based on that authorization code") finds and revokes them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from identity_service.state import StateStore
+
+_CODE_PREFIX = "code:"
+_REDEEMED_PREFIX = "code-redeemed:"
+_MAX_CODE_LENGTH = 128
+
+
+@dataclass(frozen=True, slots=True)
+class CodeGrant:
+    """What a code stands for: the request it answers and the authentication behind it."""
+
+    client_id: str
+    redirect_uri: str
+    scopes: tuple[str, ...]
+    nonce: str | None
+    code_challenge: str
+    personal_id_number: str
+    auth_time: int
+    level: int
+    sid: str
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> CodeGrant:
+        return cls(**{**data, "scopes": tuple(data["scopes"])})
+
+
+class AuthorizationCodes:
+    def __init__(self, state: StateStore, ttl: int) -> None:
+        self._state = state
+        self._ttl = ttl
+
+    def issue(self, grant: CodeGrant) -> str:
+        code = secrets.token_urlsafe(32)
+        self._state.put(_CODE_PREFIX + _digest(code), grant.to_json(), self._ttl)
+        return code
+
+    def redeem(self, code: str) -> CodeGrant | None:
+        """The grant of an unused, unexpired code, consumed atomically; else None."""
+        if not code or len(code) > _MAX_CODE_LENGTH:
+            return None
+        data = self._state.take(_CODE_PREFIX + _digest(code))
+        return None if data is None else CodeGrant.from_json(data)
+
+    def remember_redemption(self, code: str, access_token_ids: list[str], ttl: int) -> None:
+        """Record the access tokens a code produced, for revocation if it is replayed."""
+        self._state.put(_REDEEMED_PREFIX + _digest(code), {"jti": access_token_ids}, ttl)
+
+    def redeemed_token_ids(self, code: str) -> list[str] | None:
+        """The access token ids of an already redeemed code, or None if never redeemed."""
+        if not code or len(code) > _MAX_CODE_LENGTH:
+            return None
+        data = self._state.get(_REDEEMED_PREFIX + _digest(code))
+        return None if data is None else list(data["jti"])
+
+
+def _digest(code: str) -> str:
+    return hashlib.sha256(code.encode("utf-8")).hexdigest()

@@ -1,0 +1,110 @@
+"""The provider's endpoints and its discovery document (OpenID Connect Discovery 1.0 §3).
+
+The document is built from one declarative list, ``PROVIDER_METADATA``: each entry names
+a metadata field and how its value follows from the issuer. Routes mount their endpoints
+at the paths defined here, so the document and the routes cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from identity_service.oidc.claims import SUPPORTED_SCOPES, supported_claims
+from identity_service.oidc.levels import ACR_VALUES
+
+DISCOVERY_PATH = "/.well-known/openid-configuration"
+AUTHORIZATION_PATH = "/authorize"
+TOKEN_PATH = "/token"
+USERINFO_PATH = "/userinfo"
+JWKS_PATH = "/jwks"
+
+ID_TOKEN_SIGNING_ALGORITHMS = ("ES256", "EdDSA", "RS256")
+DEFAULT_ID_TOKEN_ALGORITHM = "RS256"  # OIDC Core §2 default when a client registered none
+ACCESS_TOKEN_SIGNING_ALGORITHMS = ("ES256",)
+# Algorithms accepted for private_key_jwt client assertions (RFC 7523).
+CLIENT_ASSERTION_ALGORITHMS = ("ES256", "EdDSA", "RS256", "PS256")
+TOKEN_ENDPOINT_AUTH_METHODS = (
+    "client_secret_basic",
+    "client_secret_post",
+    "private_key_jwt",
+    "none",
+)
+GRANT_TYPES = ("authorization_code",)
+UI_LOCALES = ("vi", "en")
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderUrls:
+    """Absolute URLs of the endpoints under one issuer."""
+
+    issuer: str
+
+    def endpoint(self, path: str) -> str:
+        return self.issuer.rstrip("/") + path
+
+    @property
+    def authorization_endpoint(self) -> str:
+        return self.endpoint(AUTHORIZATION_PATH)
+
+    @property
+    def token_endpoint(self) -> str:
+        return self.endpoint(TOKEN_PATH)
+
+    @property
+    def userinfo_endpoint(self) -> str:
+        return self.endpoint(USERINFO_PATH)
+
+    @property
+    def jwks_uri(self) -> str:
+        return self.endpoint(JWKS_PATH)
+
+
+@dataclass(frozen=True, slots=True)
+class MetadataField:
+    name: str
+    value: Callable[[ProviderUrls], Any]
+
+
+def _constant(value: Any) -> Callable[[ProviderUrls], Any]:
+    return lambda _urls: value
+
+
+PROVIDER_METADATA: tuple[MetadataField, ...] = (
+    MetadataField("issuer", lambda urls: urls.issuer),
+    MetadataField("authorization_endpoint", lambda urls: urls.authorization_endpoint),
+    MetadataField("token_endpoint", lambda urls: urls.token_endpoint),
+    MetadataField("userinfo_endpoint", lambda urls: urls.userinfo_endpoint),
+    MetadataField("jwks_uri", lambda urls: urls.jwks_uri),
+    MetadataField("scopes_supported", _constant(list(SUPPORTED_SCOPES))),
+    MetadataField("response_types_supported", _constant(["code"])),
+    MetadataField("response_modes_supported", _constant(["query"])),
+    MetadataField("grant_types_supported", _constant(list(GRANT_TYPES))),
+    MetadataField("subject_types_supported", _constant(["pairwise"])),
+    MetadataField(
+        "id_token_signing_alg_values_supported", _constant(list(ID_TOKEN_SIGNING_ALGORITHMS))
+    ),
+    MetadataField(
+        "token_endpoint_auth_methods_supported", _constant(list(TOKEN_ENDPOINT_AUTH_METHODS))
+    ),
+    MetadataField(
+        "token_endpoint_auth_signing_alg_values_supported",
+        _constant(list(CLIENT_ASSERTION_ALGORITHMS)),
+    ),
+    MetadataField("code_challenge_methods_supported", _constant(["S256"])),
+    MetadataField("claims_supported", _constant(supported_claims())),
+    MetadataField("acr_values_supported", _constant(list(ACR_VALUES))),
+    MetadataField("ui_locales_supported", _constant(list(UI_LOCALES))),
+    MetadataField("claim_types_supported", _constant(["normal"])),
+    MetadataField("authorization_response_iss_parameter_supported", _constant(True)),
+    MetadataField("claims_parameter_supported", _constant(False)),
+    MetadataField("request_parameter_supported", _constant(False)),
+    MetadataField("request_uri_parameter_supported", _constant(False)),
+)
+
+
+def discovery_document(issuer: str) -> dict[str, Any]:
+    """The discovery document of the provider at ``issuer``."""
+    urls = ProviderUrls(issuer)
+    return {field.name: field.value(urls) for field in PROVIDER_METADATA}
