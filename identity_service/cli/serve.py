@@ -1,0 +1,53 @@
+"""``natid serve``: run the identity service with uvicorn.
+
+uvicorn builds the app in each worker through the factory
+``identity_service.app:app_from_environment``. Before that, the command checks what would
+otherwise fail in every worker with a traceback: several workers need a shared state
+store (Redis), and the population database must exist.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from identity_service.config import IdentitySettings
+from population_db.db import PopulationDatabaseError
+from population_db.registry import PopulationRegistry
+
+APP_FACTORY = "identity_service.app:app_from_environment"
+
+
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port.")] = 8000,
+    workers: Annotated[
+        int, typer.Option("--workers", min=1, help="Worker processes (more than 1 needs Redis).")
+    ] = 1,
+) -> None:
+    """Run the IdP (OpenID Connect provider) with uvicorn; OpenAPI docs at /docs."""
+    settings = IdentitySettings()
+    if workers > 1 and not settings.redis_url:
+        typer.echo(
+            "error: --workers > 1 needs NATID_REDIS_URL: codes and sessions must be shared "
+            "between the worker processes",
+            err=True,
+        )
+        raise typer.Exit(code=1)
+    try:
+        PopulationRegistry.from_url(settings.population_database_url()).close()
+    except PopulationDatabaseError as error:
+        message = str(error).strip().splitlines()[0] if str(error).strip() else "unavailable"
+        typer.echo(f"error: {message} (seed it with: natid population seed)", err=True)
+        raise typer.Exit(code=1) from None
+    uvicorn.run(
+        APP_FACTORY,
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        log_level="info",
+    )
