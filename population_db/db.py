@@ -141,11 +141,11 @@ def _postgres_engine(parsed: URL) -> Engine:
         ) from error
 
 
-def error_summary(error: DBAPIError) -> str:
-    """The first line of a driver error (PostgreSQL messages add indented hints)."""
-    text = str(error.orig) if error.orig is not None else str(error)
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return lines[0] if lines else type(error.orig).__name__
+def error_summary(error: Exception) -> str:
+    """The first line of a (wrapped) driver error; PostgreSQL adds indented hints below."""
+    original = error.orig if isinstance(error, DBAPIError) and error.orig is not None else error
+    lines = [line.strip() for line in str(original).splitlines() if line.strip()]
+    return lines[0] if lines else type(original).__name__
 
 
 def create_population_schema(engine: Engine) -> None:

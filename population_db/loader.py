@@ -16,6 +16,9 @@ from __future__ import annotations
 
 import datetime as dt
 import multiprocessing
+import os
+import select
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -121,7 +124,8 @@ def seed_population(
                 .values(status="complete", finished_at=_now())
             )
         return _result(outcome, engine, plan, written, started)
-    except sa.exc.DBAPIError as error:
+    except (sa.exc.DBAPIError, engine.dialect.loaded_dbapi.Error) as error:
+        # Batches are written through the driver's own cursor: its errors arrive unwrapped.
         raise SeedingError(
             f"seeding {db.display_url(engine.url)} stopped: {db.error_summary(error)}; "
             "run the same seed command again to resume"
@@ -282,7 +286,9 @@ def _payloads(
     context = multiprocessing.get_context(_start_method())
     if context.get_start_method() == "forkserver":
         context.set_forkserver_preload(["population_db.loader"])
-    pool = ProcessPoolExecutor(max_workers=1, mp_context=context)
+    pool = ProcessPoolExecutor(
+        max_workers=1, mp_context=context, initializer=_exit_with, initargs=(os.getpid(),)
+    )
     pending: deque[tuple[int, Future[Payload]]] = deque()
     next_positions = iter(positions)
     try:
@@ -301,6 +307,33 @@ def _start_method() -> str:
     # or database connections, and the generator is imported once per process.
     methods = multiprocessing.get_all_start_methods()
     return "forkserver" if "forkserver" in methods else "spawn"
+
+
+def _exit_with(seeding_pid: int) -> None:
+    """Worker initializer: end the worker when the seeding process ends, even by kill -9.
+
+    Otherwise an orphaned worker blocks for ever writing a batch nobody reads (it holds
+    both ends of the result pipe), and keeps the forkserver alive with it.
+    """
+    threading.Thread(target=_wait_for_exit, args=(seeding_pid,), daemon=True).start()
+
+
+def _wait_for_exit(pid: int) -> None:
+    try:
+        handle = os.pidfd_open(pid)  # readable once the process has exited (Linux)
+    except ProcessLookupError:
+        os._exit(1)
+    except (AttributeError, OSError):
+        handle = None
+    if handle is not None:
+        select.select([handle], [], [])
+        os._exit(1)
+    while True:  # elsewhere: poll
+        time.sleep(0.5)
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            os._exit(1)
 
 
 def _submit(pool: ProcessPoolExecutor, plan: _Plan, position: int, postgres: bool) -> Future:
