@@ -145,8 +145,13 @@ class ClientAuthenticator:
                     algorithms=[alg],
                     audience=list(self._audiences),
                     issuer=client.client_id,
-                    leeway=CLOCK_SKEW_SECONDS,
-                    options={"require": ["iss", "sub", "aud", "exp", "jti"]},
+                    # Times are checked below against the provider's clock.
+                    options={
+                        "require": ["iss", "sub", "aud", "exp", "jti"],
+                        "verify_exp": False,
+                        "verify_nbf": False,
+                        "verify_iat": False,
+                    },
                 )
             except jwt.InvalidSignatureError:
                 continue
@@ -154,17 +159,31 @@ class ClientAuthenticator:
                 raise InvalidClientError(_FAILED) from None
             if claims.get("sub") != client.client_id or not isinstance(claims.get("jti"), str):
                 raise InvalidClientError(_FAILED)
+            self._check_lifetime(claims)
             return claims
         raise InvalidClientError(_FAILED)
 
-    def _accept_once(self, client_id: str, claims: dict[str, Any]) -> None:
-        remaining = claims["exp"] - self._clock()
-        if not isinstance(claims["exp"], int | float) or remaining > MAX_ASSERTION_LIFETIME:
+    def _check_lifetime(self, claims: dict[str, Any]) -> None:
+        now = self._clock()
+        exp, nbf = claims["exp"], claims.get("nbf")
+        if not _is_number(exp) or exp <= now - CLOCK_SKEW_SECONDS:
             raise InvalidClientError(_FAILED)
+        # RFC 7523 §3: the server may reject assertions that live unreasonably long; the
+        # replay cache only needs to remember a jti that long.
+        if exp - now > MAX_ASSERTION_LIFETIME + CLOCK_SKEW_SECONDS:
+            raise InvalidClientError(_FAILED)
+        if nbf is not None and (not _is_number(nbf) or nbf > now + CLOCK_SKEW_SECONDS):
+            raise InvalidClientError(_FAILED)
+
+    def _accept_once(self, client_id: str, claims: dict[str, Any]) -> None:
         jti_hash = hashlib.sha256(claims["jti"].encode("utf-8")).hexdigest()
-        ttl = max(int(remaining) + CLOCK_SKEW_SECONDS, 1)
+        ttl = max(int(claims["exp"] - self._clock()) + 2 * CLOCK_SKEW_SECONDS, 1)
         if self._state.incr(f"{_REPLAY_PREFIX}{client_id}:{jti_hash}", ttl) > 1:
             raise InvalidClientError(_FAILED)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _basic_credentials(authorization: str | None) -> tuple[str, str] | None:

@@ -8,13 +8,15 @@ it verifies ID tokens with PyJWT against the IdP's JWKS.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 import secrets
 import time
 import warnings
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, urljoin, urlsplit
+from urllib.parse import parse_qs, quote_plus, urlencode, urljoin, urlsplit
 
 import httpx
 import jwt
@@ -227,3 +229,68 @@ async def log_in(
 
 def totp_code(secret: str, clock: FakeClock | None = None) -> str:
     return pyotp.TOTP(secret).at(clock() if clock is not None else time.time())
+
+
+@dataclass
+class RawRequest:
+    """An authorization request built by hand (for inputs no library would send)."""
+
+    params: dict[str, str]
+    code_verifier: str
+
+    @property
+    def url(self) -> str:
+        return "/authorize?" + urlencode(self.params)
+
+
+def raw_request(
+    client_id: str = PUBLIC_SERVICES,
+    redirect_uri: str = PUBLIC_SERVICES_REDIRECT,
+    scope: str = "openid profile",
+    **overrides: str | None,
+) -> RawRequest:
+    """A valid code-flow request with PKCE S256; ``None`` in overrides drops a parameter."""
+    verifier = secrets.token_urlsafe(48)
+    params: dict[str, str | None] = {
+        "response_type": "code",
+        "client_id": client_id,
+        "redirect_uri": redirect_uri,
+        "scope": scope,
+        "state": secrets.token_urlsafe(12),
+        "nonce": secrets.token_urlsafe(12),
+        "code_challenge": s256(verifier),
+        "code_challenge_method": "S256",
+        **overrides,
+    }
+    return RawRequest({k: v for k, v in params.items() if v is not None}, verifier)
+
+
+def s256(verifier: str) -> str:
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+async def obtain_code(
+    browser: Browser,
+    request: RawRequest,
+    personal_id_number: str,
+    password: str,
+    *,
+    totp_secret: str | None = None,
+    clock: FakeClock | None = None,
+) -> str:
+    """Log a citizen in for a hand-built request and return the authorization code."""
+    attempt = AuthorizationAttempt(
+        request.url, request.params.get("state", ""), request.code_verifier, ""
+    )
+    callback = await log_in(
+        browser, attempt, personal_id_number, password, totp_secret=totp_secret, clock=clock
+    )
+    answer = query_of(callback)
+    assert "code" in answer, f"no code in {callback}"
+    return answer["code"]
+
+
+def basic_auth(client_id: str, secret: str) -> dict[str, str]:
+    raw = f"{quote_plus(client_id)}:{quote_plus(secret)}".encode()
+    return {"Authorization": "Basic " + base64.b64encode(raw).decode("ascii")}
