@@ -10,7 +10,7 @@ from identity_service.app import create_app
 from identity_service.config import IdentitySettings
 from identity_service.oidc.registration import ClientRegistration
 from identity_service.state import MemoryStateStore
-from tests.identity_service.oidc.conftest import CLIENT_SEEDS
+from tests.identity_service.oidc.environment import CLIENT_SEEDS
 from tests.identity_service.oidc.support import (
     BANK_REDIRECT,
     CLINIC,
