@@ -132,9 +132,10 @@ def build_services(
     codes = AuthorizationCodes(state, settings.authorization_code_ttl)
     access_tokens = AccessTokenRecords(state)
     subjects = PairwiseSubjects(server_secret)
+    consents = ConsentService(identity_engine)
     flow = AuthorizationFlow(
         sessions=sessions,
-        consents=ConsentService(identity_engine),
+        consents=consents,
         codes=codes,
         interactions=interactions,
         issuer=urls.issuer,
@@ -151,6 +152,7 @@ def build_services(
         clients=clients,
         accounts=AccountService(identity_engine, population, state, settings, clock=clock),
         sessions=sessions,
+        consents=consents,
         interactions=interactions,
         flow=flow,
         client_authenticator=ClientAuthenticator(

@@ -22,6 +22,7 @@ from identity_service.oidc.authorization import AuthorizationFlow
 from identity_service.oidc.claims import ClaimsService
 from identity_service.oidc.client_auth import ClientAuthenticator
 from identity_service.oidc.clients import ClientRegistry
+from identity_service.oidc.consent import ConsentService
 from identity_service.oidc.grants.authorization_code import AuthorizationCodeGrant
 from identity_service.oidc.interactions import InteractionStore
 from identity_service.oidc.metadata import ProviderUrls
@@ -44,6 +45,7 @@ class IdentityServices:
     clients: ClientRegistry
     accounts: AccountService
     sessions: SsoSessions
+    consents: ConsentService
     interactions: InteractionStore
     flow: AuthorizationFlow
     client_authenticator: ClientAuthenticator
