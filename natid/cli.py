@@ -1,0 +1,34 @@
+"""The ``natid`` command: mounts each package's commands and the demo launcher.
+
+The Typer application is assembled when ``main`` runs, never at import time, so that
+importing this module builds no settings, engines or keys.
+"""
+
+from __future__ import annotations
+
+import typer
+
+
+def build_app() -> typer.Typer:
+    from identity_service.cli import accounts, audit, clients, keys, serve
+    from natid import demo
+    from population_db import cli as population
+
+    app = typer.Typer(
+        help="natid: a simulated national e-identity and population-data service "
+        "(synthetic data only).",
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+    )
+    app.add_typer(population.app, name="population", help="The mock national population database.")
+    app.add_typer(accounts.app, name="accounts", help="e-ID accounts of citizens.")
+    app.add_typer(clients.app, name="clients", help="Relying parties (portals) of the IdP.")
+    app.add_typer(keys.app, name="keys", help="Signing keys of the OpenID Connect provider.")
+    app.add_typer(audit.app, name="audit", help="The tamper-evident audit log.")
+    app.command("serve", help="Run the identity service (IdP) with uvicorn.")(serve.serve)
+    app.command("demo", help="Seed if needed, then start the IdP with demo citizens.")(demo.demo)
+    return app
+
+
+def main() -> None:
+    build_app()()
