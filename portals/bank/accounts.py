@@ -1,0 +1,108 @@
+"""Online account-opening applications of the demo bank, in the bank's own database.
+
+The customer's identity on an application is copied from the e-ID login at level 2 (the
+bank never lets a customer type it); the customer chooses only the kind of account and
+accepts the terms. The application is keyed by the bank's pairwise subject for the
+citizen, so the bank finds a returning customer without knowing anything the citizen did
+elsewhere.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Callable
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import registry
+from sqlmodel import Field, Session, SQLModel, col, select
+
+from portals.common.identity import CitizenIdentity
+
+ACCOUNT_TYPES = ("payment_vnd", "savings_vnd")
+STATUS_RECEIVED = "received"
+REFERENCE_ATTEMPTS = 5
+
+
+class BankBase(SQLModel, registry=registry()):
+    """The bank's own tables, in a registry of their own."""
+
+
+class AccountApplication(BankBase, table=True):
+    __tablename__ = "account_application"
+
+    id: int | None = Field(default=None, primary_key=True)
+    reference: str = Field(unique=True, index=True, max_length=32)
+    subject: str = Field(index=True, max_length=256)
+    full_name: str
+    birth_date: str
+    national_id: str = Field(max_length=12)
+    permanent_address: str
+    phone_number: str
+    account_type: str
+    level_at_submission: int
+    status: str
+    submitted_at: dt.datetime
+
+
+class MissingIdentityClaimsError(Exception):
+    """The login did not release the name, birth date or ID number the bank must record."""
+
+
+class AccountApplications:
+    def __init__(self, engine: Engine, *, clock: Callable[[], float]) -> None:
+        self._engine = engine
+        self._clock = clock
+
+    def create_schema(self) -> None:
+        BankBase.metadata.create_all(self._engine)
+
+    def submit(self, identity: CitizenIdentity, account_type: str) -> AccountApplication:
+        if account_type not in ACCOUNT_TYPES:
+            raise ValueError(f"unknown account type {account_type!r}")
+        if not (identity.name and identity.birthdate and identity.national_id):
+            raise MissingIdentityClaimsError()
+        submitted_at = dt.datetime.fromtimestamp(self._clock(), dt.UTC)
+        attempts_left = REFERENCE_ATTEMPTS
+        while True:
+            application = AccountApplication(
+                reference=f"TK-{submitted_at:%Y%m%d}-{secrets.token_hex(4).upper()}",
+                subject=identity.subject,
+                full_name=identity.name,
+                birth_date=identity.birthdate,
+                national_id=identity.national_id,
+                permanent_address=identity.permanent_address,
+                phone_number=identity.phone_number,
+                account_type=account_type,
+                level_at_submission=identity.level,
+                status=STATUS_RECEIVED,
+                submitted_at=submitted_at,
+            )
+            try:
+                with Session(self._engine, expire_on_commit=False) as session:
+                    session.add(application)
+                    session.commit()
+                return application
+            except IntegrityError:
+                # The same reference drawn twice in a day: draw again.
+                attempts_left -= 1
+                if not attempts_left:
+                    raise
+
+    def list_for(self, subject: str) -> list[AccountApplication]:
+        with Session(self._engine) as session:
+            query = (
+                select(AccountApplication)
+                .where(AccountApplication.subject == subject)
+                .order_by(col(AccountApplication.submitted_at).desc())
+            )
+            return list(session.exec(query))
+
+    def get_for(self, subject: str, reference: str) -> AccountApplication | None:
+        with Session(self._engine) as session:
+            query = select(AccountApplication).where(
+                AccountApplication.reference == reference,
+                AccountApplication.subject == subject,
+            )
+            return session.exec(query).first()

@@ -1,0 +1,168 @@
+"""``/auth/login``, ``/auth/callback``, ``/auth/logout``: the e-ID login every portal shares.
+
+Login parks a ``PendingLogin`` in the visitor's session (creating one if needed) and sends
+the browser to the IdP. The callback takes that pending login back out (so a callback
+URL works once), lets ``EidClient`` verify everything, and on success starts a *new*
+session (a session token that existed before login never becomes a logged-in one). Any
+failure gets a page saying what happened and how to try again; a session the visitor
+already had stays as it was. Logout ends the session here, then continues at the IdP's
+end-session endpoint when discovery advertises one.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from portals.common.errors import EidLoginError, InsufficientLevelError, ProviderRefusedError
+from portals.common.identity import PendingLogin
+from portals.common.levels import HIGHEST_LEVEL
+from portals.common.web import Portal, PortalDep, Visitor, VisitorDep
+
+logger = logging.getLogger(__name__)
+router = APIRouter(prefix="/auth", tags=["e-ID login"])
+
+MAX_PENDING_LOGINS = 5
+KNOWN_PROVIDER_ERRORS = frozenset(
+    {
+        "access_denied",
+        "login_required",
+        "interaction_required",
+        "consent_required",
+        "invalid_request",
+        "invalid_scope",
+        "unauthorized_client",
+        "server_error",
+        "temporarily_unavailable",
+    }
+)
+
+
+def safe_next_path(candidate: str | None) -> str:
+    """A path on this portal to return to; anything else (another origin, ``//host``,
+    a backslash trick) becomes the home page, so login is never an open redirect."""
+    if not candidate or not candidate.startswith("/") or candidate.startswith("//"):
+        return "/"
+    if "\\" in candidate or any(ord(character) < 0x20 for character in candidate):
+        return "/"
+    return candidate
+
+
+def login_url(level: int, next_path: str) -> str:
+    return f"/auth/login?{urlencode({'level': level, 'next': next_path})}"
+
+
+@router.get("/login", summary="Start logging in with the e-ID")
+async def login(
+    request: Request,
+    portal: PortalDep,
+    visitor: VisitorDep,
+    next: str = "/",
+    level: int = 1,
+) -> Response:
+    next_path = safe_next_path(next)
+    wanted = min(max(level, portal.spec.min_level), HIGHEST_LEVEL)
+    if visitor.identity is not None and visitor.identity.level >= wanted:
+        return RedirectResponse(next_path, status_code=303)
+    try:
+        url, pending = await portal.eid.start_login(
+            level=wanted, next_path=next_path, locale=visitor.locale
+        )
+    except EidLoginError as error:
+        return login_error_page(request, portal, visitor, error, wanted, next_path)
+    session = visitor.session or portal.sessions.create()
+    pending_logins = dict(session.data.get("pending_logins", {}))
+    pending_logins[pending.state] = pending.to_dict()
+    # Only the most recent few: a visitor opening many login tabs cannot grow the session.
+    session.data["pending_logins"] = dict(list(pending_logins.items())[-MAX_PENDING_LOGINS:])
+    portal.sessions.save(session)
+    response = RedirectResponse(url, status_code=303)
+    if visitor.session is None:
+        portal.set_session_cookie(response, session)
+    return response
+
+
+@router.get("/callback", summary="The IdP's answer (redirect URI)")
+async def callback(request: Request, portal: PortalDep, visitor: VisitorDep) -> Response:
+    parameters = dict(request.query_params)
+    pending = _take_pending(portal, visitor, parameters.get("state"))
+    try:
+        identity = await portal.eid.finish_login(pending, parameters)
+    except EidLoginError as error:
+        level = pending.level if pending else portal.spec.min_level
+        next_path = pending.next_path if pending else "/"
+        return login_error_page(request, portal, visitor, error, level, next_path)
+    session = portal.sessions.create({"identity": identity.to_dict(), "locale": visitor.locale})
+    if visitor.session is not None:
+        portal.sessions.delete(visitor.session.token)
+    logger.info("login at level %s for a pairwise subject of %s", identity.level, portal.spec.name)
+    response = RedirectResponse(pending.next_path if pending else "/", status_code=303)
+    portal.set_session_cookie(response, session)
+    return response
+
+
+@router.post("/logout", summary="Log out of this portal (and of the e-ID when possible)")
+async def logout(
+    portal: PortalDep, visitor: VisitorDep, csrf_token: Annotated[str, Form()] = ""
+) -> Response:
+    session = portal.check_csrf(visitor, csrf_token)
+    portal.sessions.delete(session.token)
+    target = await portal.eid.logout_url(visitor.identity, visitor.locale)
+    response = RedirectResponse(target or "/?logged_out=1", status_code=303)
+    portal.clear_session_cookie(response)
+    return response
+
+
+def _take_pending(portal: Portal, visitor: Visitor, state: str | None) -> PendingLogin | None:
+    if visitor.session is None or not state:
+        return None
+    pending_logins = dict(visitor.session.data.get("pending_logins", {}))
+    data = pending_logins.pop(state, None)
+    visitor.session.data["pending_logins"] = pending_logins
+    portal.sessions.save(visitor.session)
+    return PendingLogin.from_dict(data) if data else None
+
+
+def login_error_page(
+    request: Request,
+    portal: Portal,
+    visitor: Visitor,
+    error: EidLoginError,
+    level: int,
+    next_path: str,
+) -> Response:
+    """A page saying why the login failed, with a way to try again."""
+    t = portal.messages.translator(visitor.locale)
+    if isinstance(error, ProviderRefusedError):
+        key = f"error.oauth.{error.error}"
+        message = (
+            t(key)
+            if error.error in KNOWN_PROVIDER_ERRORS
+            else t("error.oauth.other", error=error.error)
+        )
+        code = error.error
+    elif isinstance(error, InsufficientLevelError):
+        message = t(
+            "error.insufficient_level", required=error.required, achieved=error.achieved or "?"
+        )
+        code = error.code
+    else:
+        message = t(f"error.{error.code}")
+        code = error.code
+    logger.warning("e-ID login failed at %s: %s (%s)", portal.spec.name, code, error.detail)
+    return portal.render(
+        request,
+        visitor,
+        "error.html",
+        {
+            "message": message,
+            "error_code": code,
+            "error_detail": error.detail,
+            "retry_url": login_url(level, next_path),
+        },
+        status_code=error.status_code,
+    )

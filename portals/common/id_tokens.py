@@ -1,0 +1,146 @@
+"""Offline verification of ID tokens (OpenID Connect Core 1.0 §3.1.3.7).
+
+The signature is checked against the IdP's key set (``JwksCache``, by ``kid``) with an
+algorithm the IdP advertises and never ``none`` or a shared-secret HMAC; then ``iss``
+equals the issuer, ``aud`` contains this client (and ``azp`` names it when there are
+several audiences), ``exp`` is in the future and ``iat`` not in the future (within the
+allowed clock skew), ``nonce`` is the one this login sent, ``at_hash`` matches the access
+token when present, and ``acr`` is a level natid issues and at least the level asked for.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import jwt
+
+from portals.common.errors import IdTokenError, InsufficientLevelError
+from portals.common.jwks import JwksCache, UnknownSigningKeyError
+from portals.common.levels import level_of_acr
+
+# Asymmetric algorithms only: an HMAC "signature" keyed with a public value proves nothing.
+ACCEPTABLE_ALGORITHMS = frozenset({"RS256", "PS256", "ES256", "EdDSA"})
+# The hash behind at_hash per signing algorithm; natid's EdDSA keys are Ed25519 → SHA-512.
+_LEFT_HALF_HASHES: dict[str, Callable[[bytes], Any]] = {
+    "RS256": hashlib.sha256,
+    "PS256": hashlib.sha256,
+    "ES256": hashlib.sha256,
+    "EdDSA": hashlib.sha512,
+}
+REQUIRED_CLAIMS = ("iss", "sub", "aud", "exp", "iat")
+
+
+class IdTokenVerifier:
+    def __init__(
+        self,
+        keys: JwksCache,
+        *,
+        issuer: str,
+        client_id: str,
+        algorithms: Iterable[str],
+        clock_skew_seconds: int = 60,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._keys = keys
+        self._issuer = issuer
+        self._client_id = client_id
+        self._algorithms = frozenset(algorithms) & ACCEPTABLE_ALGORITHMS
+        self._skew = clock_skew_seconds
+        self._clock = clock
+
+    async def verify(
+        self,
+        id_token: str,
+        *,
+        nonce: str,
+        min_level: int,
+        access_token: str | None = None,
+    ) -> dict[str, Any]:
+        """The verified claims; raises ``IdTokenError`` or ``InsufficientLevelError``."""
+        alg, kid = self._header(id_token)
+        try:
+            key = await self._keys.key(kid)
+        except UnknownSigningKeyError:
+            raise IdTokenError("signed with a key the IdP does not publish") from None
+        if key.algorithm_name != alg:
+            raise IdTokenError("the header's alg does not match the key's")
+        try:
+            claims = jwt.decode(
+                id_token,
+                key.key,
+                algorithms=[alg],
+                audience=self._client_id,
+                issuer=self._issuer,
+                # Times are checked below against the portal's clock.
+                options={
+                    "require": list(REQUIRED_CLAIMS),
+                    "verify_exp": False,
+                    "verify_iat": False,
+                    "verify_nbf": False,
+                },
+            )
+        except jwt.InvalidSignatureError:
+            raise IdTokenError("bad signature") from None
+        except jwt.InvalidAudienceError:
+            raise IdTokenError("not issued to this portal") from None
+        except jwt.InvalidIssuerError:
+            raise IdTokenError("issued by another issuer") from None
+        except jwt.PyJWTError as error:
+            raise IdTokenError(f"rejected: {type(error).__name__}") from None
+        self._check_audience(claims)
+        self._check_times(claims)
+        if not isinstance(claims.get("nonce"), str) or not hmac.compare_digest(
+            claims["nonce"], nonce
+        ):
+            raise IdTokenError("nonce does not match this login")
+        if (
+            access_token is not None
+            and "at_hash" in claims
+            and not hmac.compare_digest(str(claims["at_hash"]), left_half_hash(access_token, alg))
+        ):
+            raise IdTokenError("at_hash does not match the access token")
+        level = level_of_acr(claims.get("acr"))
+        if level is None or level < min_level:
+            raise InsufficientLevelError(level, min_level)
+        return claims
+
+    def _header(self, id_token: str) -> tuple[str, str]:
+        try:
+            header = jwt.get_unverified_header(id_token)
+        except jwt.PyJWTError:
+            raise IdTokenError("not a JWT") from None
+        alg, kid = header.get("alg"), header.get("kid")
+        if alg not in self._algorithms:
+            raise IdTokenError(f"algorithm {alg!r} not accepted")
+        if not isinstance(kid, str) or not kid:
+            raise IdTokenError("no key id in the header")
+        return alg, kid
+
+    def _check_audience(self, claims: dict[str, Any]) -> None:
+        audience = claims["aud"]
+        if isinstance(audience, list) and len(audience) > 1:
+            if claims.get("azp") != self._client_id:
+                raise IdTokenError("several audiences and azp is not this portal")
+        elif "azp" in claims and claims["azp"] != self._client_id:
+            raise IdTokenError("azp names another party")
+
+    def _check_times(self, claims: dict[str, Any]) -> None:
+        now = self._clock()
+        expires, issued = claims["exp"], claims["iat"]
+        if not isinstance(expires, int | float) or not isinstance(issued, int | float):
+            raise IdTokenError("exp and iat must be numbers")
+        if expires + self._skew <= now:
+            raise IdTokenError("expired")
+        if issued - self._skew > now:
+            raise IdTokenError("issued in the future")
+
+
+def left_half_hash(value: str, alg: str) -> str:
+    """``at_hash`` of ``value`` for a token signed with ``alg`` (OIDC Core §3.1.3.6)."""
+    digest = _LEFT_HALF_HASHES[alg](value.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest[: len(digest) // 2]).rstrip(b"=").decode("ascii")
