@@ -132,8 +132,9 @@ def _postgres_engine(parsed: URL) -> Engine:
     try:
         return sa.create_engine(
             parsed,
+            # No pool pre-ping: it would double the round trips of every ``get``; a
+            # connection broken by a server restart fails once and the pool is renewed.
             connect_args={"connect_timeout": POSTGRES_CONNECT_TIMEOUT_S},
-            pool_pre_ping=True,
         )
     except (ArgumentError, NoSuchModuleError) as error:
         raise PopulationDatabaseError(

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import multiprocessing
 import os
+import pickle
 import select
 import threading
 import time
@@ -35,10 +36,11 @@ from population_db import db, generator
 from population_db.copy_format import copy_text
 from population_db.models import CITIZEN_COLUMNS, HOUSEHOLD_COLUMNS
 
-#: Batches generated ahead of the one being written (bounds memory: ~3 batches alive).
-BATCHES_IN_FLIGHT = 2
+#: Batches generated ahead of the one being written: generating a batch takes about half
+#: as long as writing it, so one keeps the writer busy, and memory holds two batches.
+BATCHES_IN_FLIGHT = 1
 MAX_SEED = 2**31 - 1  # seed_run.seed is a 32-bit integer column
-SQLITE_LOAD_CACHE_KIB = 65_536
+SQLITE_LOAD_CACHE_KIB = 32_768
 SQLITE_LOAD_CHECKPOINT_PAGES = 16_384  # 64 MiB of WAL between checkpoints
 _RUN_ID = 1  # one seeding per database
 
@@ -236,8 +238,10 @@ def _load(
         progress(citizens_done, plan.citizens)
     with closing(_payloads(plan, done, demo, postgres)) as payloads:
         for position, payload in payloads:
-            written += _write_batch(connection, writer, position, payload)
-            citizens_done += payload[0]
+            count = _write_batch(connection, writer, position, payload)
+            del payload  # before the next batch is unpickled: one batch of rows at a time
+            written += count
+            citizens_done += count
             if progress:
                 progress(citizens_done, plan.citizens)
     return written
@@ -278,10 +282,8 @@ def _payloads(
     positions = range(done, len(plan.sizes))
     if len(positions) <= 1:  # not worth a process
         for position in positions:
-            yield (
-                position,
-                _generate_payload(plan.seed, position - 1, plan.sizes[position], postgres),
-            )
+            batch = generator.generate_batch(plan.seed, position - 1, plan.sizes[position])
+            yield position, _payload(batch, postgres)
         return
     context = multiprocessing.get_context(_start_method())
     if context.get_start_method() == "forkserver":
@@ -289,7 +291,7 @@ def _payloads(
     pool = ProcessPoolExecutor(
         max_workers=1, mp_context=context, initializer=_exit_with, initargs=(os.getpid(),)
     )
-    pending: deque[tuple[int, Future[Payload]]] = deque()
+    pending: deque[tuple[int, Future[bytes]]] = deque()
     next_positions = iter(positions)
     try:
         for position in next_positions:
@@ -340,19 +342,24 @@ def _submit(pool: ProcessPoolExecutor, plan: _Plan, position: int, postgres: boo
     return pool.submit(_generate_payload, plan.seed, position - 1, plan.sizes[position], postgres)
 
 
-def _next_result(pending: deque[tuple[int, Future[Payload]]]) -> tuple[int, Payload]:
+def _next_result(pending: deque[tuple[int, Future[bytes]]]) -> tuple[int, Payload]:
     position, future = pending.popleft()
     try:
-        return position, future.result()
+        return position, pickle.loads(future.result())
     except BrokenProcessPool as error:
         raise SeedingError(
             "the generator process died; run the same seed command again to resume"
         ) from error
 
 
-def _generate_payload(seed: int, index: int, size: int, postgres: bool) -> Payload:
-    """Runs in the worker: generate one batch and shape it for the writer."""
-    return _payload(generator.generate_batch(seed, index, size), postgres)
+def _generate_payload(seed: int, index: int, size: int, postgres: bool) -> bytes:
+    """Runs in the worker: generate one batch and shape it for the writer, pickled.
+
+    Pickled here so that a batch waiting for the writer stays a few compact megabytes
+    until its turn, instead of tens of megabytes of Python objects.
+    """
+    payload = _payload(generator.generate_batch(seed, index, size), postgres)
+    return pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def _payload(batch: generator.PopulationBatch, postgres: bool) -> Payload:
