@@ -7,7 +7,8 @@
   inline allowances FastAPI's documentation UI needs;
 * ``Referrer-Policy: no-referrer``: authorization URLs (state, codes) never leak onward;
 * ``X-Content-Type-Options: nosniff``;
-* ``Cache-Control: no-store`` unless the route chose a policy (discovery, JWKS, static).
+* ``Cache-Control: no-store`` unless the route chose a policy (discovery, JWKS); the
+  stylesheet under ``/static`` may be cached for an hour.
 
 No ``form-action``: a login form's answer redirects to the portal's origin, which
 browsers would otherwise block.
@@ -30,6 +31,7 @@ DOCS_CSP = (
     "img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly; "
     "worker-src 'self' blob:"
 )
+STATIC_CACHE_CONTROL = "public, max-age=3600"
 DOCS_PATHS = frozenset({"/docs", "/redoc", "/docs/oauth2-redirect"})
 _FIXED_HEADERS = (
     ("X-Frame-Options", "DENY"),
@@ -46,7 +48,9 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        csp = DOCS_CSP if scope["path"] in DOCS_PATHS else PAGE_CSP
+        path = scope["path"]
+        csp = DOCS_CSP if path in DOCS_PATHS else PAGE_CSP
+        cache_control = STATIC_CACHE_CONTROL if path.startswith("/static/") else "no-store"
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -55,7 +59,7 @@ class SecurityHeadersMiddleware:
                     headers[name] = value
                 headers["Content-Security-Policy"] = csp
                 if "cache-control" not in headers:
-                    headers["Cache-Control"] = "no-store"
+                    headers["Cache-Control"] = cache_control
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+import threading
 
 import httpx
 import pytest
@@ -243,3 +245,39 @@ async def test_pages_work_in_english_too(browser: Browser, demo: dict[int, DemoC
         page, "login", personal_id_number=demo[1].personal_id_number, password="Wrong-pass-1"
     )
     assert "not correct" in message_of(failed)
+
+
+async def test_a_slow_password_check_does_not_block_other_requests(
+    app: FastAPI, browser: Browser, demo: dict[int, DemoCredential], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Argon2 runs in the thread pool: while one login is being checked, others are served.
+
+    The password check waits until a discovery request has been answered; that can only
+    happen if the check is off the event loop (on the loop it would wait in vain).
+    """
+    services = app.state.services
+    real_authenticate = services.accounts.authenticate
+    checking, discovery_served = threading.Event(), threading.Event()
+    served_during_check: list[bool] = []
+
+    def slow_authenticate(*args: object, **kwargs: object) -> object:
+        checking.set()
+        served_during_check.append(discovery_served.wait(timeout=2))
+        return real_authenticate(*args, **kwargs)
+
+    monkeypatch.setattr(services.accounts, "authenticate", slow_authenticate)
+    page = await open_login(browser)
+    login = asyncio.create_task(
+        browser.submit(
+            page, "login", personal_id_number=demo[1].personal_id_number, password=demo[1].password
+        )
+    )
+    for _ in range(300):
+        if checking.is_set():
+            break
+        await asyncio.sleep(0.01)
+    discovery = await browser.http.get("/.well-known/openid-configuration")
+    discovery_served.set()
+    assert discovery.status_code == 200
+    assert (await login).status_code == 200
+    assert served_during_check == [True]
