@@ -101,6 +101,7 @@ def _error_page(request: Request, portal: Portal, status_code: int) -> Response:
             "error_code": str(status_code),
             "error_detail": "",
             "retry_url": "",
+            "level_hint": "",
         },
         status_code=status_code,
     )

@@ -153,6 +153,9 @@ def login_error_page(
     else:
         message = t(f"error.{error.code}")
         code = error.code
+    # A service for level 2 refused at the IdP: often an account without a second factor.
+    level2_refused = level >= HIGHEST_LEVEL and code == "access_denied"
+    level_hint = t("error.level2_hint") if level2_refused else ""
     logger.warning("e-ID login failed at %s: %s (%s)", portal.spec.name, code, error.detail)
     return portal.render(
         request,
@@ -163,6 +166,8 @@ def login_error_page(
             "error_code": code,
             "error_detail": error.detail,
             "retry_url": login_url(level, next_path),
+            "level_hint": level_hint,
         },
         status_code=error.status_code,
+        page_path="/",
     )

@@ -72,8 +72,12 @@ COMMON_MESSAGES: Catalogue = {
             "Không kết nối được dịch vụ định danh điện tử. Vui lòng thử lại sau ít phút."
         ),
         "error.oauth.access_denied": (
-            "Bạn đã từ chối chia sẻ thông tin hoặc đã hủy đăng nhập. Cổng chưa nhận được "
-            "dữ liệu nào của bạn."
+            "Dịch vụ định danh không cho phép đăng nhập: bạn đã từ chối chia sẻ thông tin, đã "
+            "hủy, hoặc tài khoản chưa đủ điều kiện. Cổng chưa nhận được dữ liệu nào của bạn."
+        ),
+        "error.level2_hint": (
+            "Dịch vụ này cần tài khoản định danh điện tử mức 2 (đăng ký trực tiếp, có ứng dụng "
+            "tạo mã OTP)."
         ),
         "error.oauth.login_required": "Bạn cần đăng nhập tại dịch vụ định danh điện tử.",
         "error.oauth.interaction_required": (
@@ -135,8 +139,12 @@ COMMON_MESSAGES: Catalogue = {
             "The e-ID service cannot be reached. Please try again in a few minutes."
         ),
         "error.oauth.access_denied": (
-            "You declined to share your data or cancelled the login. The portal received "
-            "nothing about you."
+            "The e-ID service did not let you log in: you declined to share your data, "
+            "cancelled, or your account does not qualify. The portal received nothing about you."
+        ),
+        "error.level2_hint": (
+            "This service needs a level-2 e-ID account (registered in person, with a "
+            "one-time-code app)."
         ),
         "error.oauth.login_required": "You need to log in at the e-ID service.",
         "error.oauth.interaction_required": (

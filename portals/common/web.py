@@ -123,8 +123,13 @@ class Portal:
         context: dict[str, Any] | None = None,
         *,
         status_code: int = 200,
+        page_path: str | None = None,
     ) -> HTMLResponse:
+        """The page ``template`` in the visitor's language. ``page_path`` is where the
+        language switch and the login button lead back to (default: this path); pages
+        answering a one-time URL such as the login callback point them elsewhere."""
         other = "en" if visitor.locale == "vi" else "vi"
+        path = page_path or request.url.path
         page_context = {
             "t": self.messages.translator(visitor.locale),
             "locale": visitor.locale,
@@ -132,8 +137,8 @@ class Portal:
             "csrf_token": self.sessions.csrf_token(visitor.session) if visitor.session else "",
             "portal": self.spec,
             "nav": [item for item in self.spec.nav if visitor.identity or not item.needs_login],
-            "current_path": request.url.path,
-            "language_url": f"{request.url.path}?{urlencode({'lang': other})}",
+            "current_path": path,
+            "language_url": f"{path}?{urlencode({'lang': other})}",
             "logged_out": request.query_params.get("logged_out") == "1",
             **(context or {}),
         }

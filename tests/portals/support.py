@@ -12,7 +12,6 @@ HTML forms it finds on a page.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -181,16 +180,19 @@ def totp_code(citizen: Citizen, clock: FakeClock) -> str:
     return pyotp.TOTP(citizen.totp_secret).at(clock())
 
 
-def idp_pages_seen(network: Network) -> list[str]:
-    """The IdP page paths the browser was shown, in order (login, second factor …)."""
+def idp_steps_answered(network: Network) -> list[str]:
+    """The IdP forms the browser posted, in order: "login", "second-factor", "consent"."""
     return [
-        request.url.path
+        request.url.path.rsplit("/", 1)[-1]
         for request in network.log
         if _origin_key(str(request.url)) == _origin_key(IDP)
         and request.url.path.startswith("/interaction/")
-        and request.method == "GET"
+        and request.method == "POST"
     ]
 
 
-def now() -> float:
-    return time.time()
+async def log_in(
+    browser: Browser, url: str, citizen: Citizen, clock: FakeClock, *, consent: bool = True
+) -> httpx.Response:
+    """Open ``url`` on a portal and answer the IdP until the portal's page comes back."""
+    return await pass_idp(browser, await browser.get(url), citizen, clock, consent=consent)
