@@ -42,8 +42,9 @@ from identity_service.oidc.access_tokens import AccessTokenRecords
 from identity_service.oidc.authorization import AuthorizationFlow
 from identity_service.oidc.claims import ClaimsService
 from identity_service.oidc.client_auth import ClientAuthenticator
+from identity_service.oidc.client_secrets import ClientSecretHasher
 from identity_service.oidc.client_seeds import load_client_seeds
-from identity_service.oidc.clients import ClientRegistry, ClientSecretHasher
+from identity_service.oidc.clients import ClientRegistry
 from identity_service.oidc.codes import AuthorizationCodes
 from identity_service.oidc.consent import ConsentService
 from identity_service.oidc.errors import InvalidRequestError, OAuthError

@@ -25,7 +25,8 @@ from identity_service.db import (
     create_identity_engine,
     create_identity_schema,
 )
-from identity_service.oidc.clients import ClientRegistry, ClientSecretHasher
+from identity_service.oidc.client_secrets import ClientSecretHasher
+from identity_service.oidc.clients import ClientRegistry
 from identity_service.oidc.registration import ClientRegistration, ClientRegistrationError
 
 app = typer.Typer(help="Relying parties (portals) of the IdP.", no_args_is_help=True)

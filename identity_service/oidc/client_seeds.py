@@ -44,4 +44,8 @@ def _registration(entry: dict[str, Any]) -> ClientRegistration:
             values[name] = tuple(values[name])
     if "client_id" not in values:
         raise ValueError("client_id is required in a seed file")
-    return ClientRegistration(**values)
+    registration = ClientRegistration(**values)
+    method = registration.token_endpoint_auth_method
+    if method.startswith("client_secret_") and not registration.client_secret:
+        raise ValueError(f"{method} needs a client_secret in a seed file")
+    return registration

@@ -5,15 +5,11 @@ view with the client's JWKS already parsed, cached in memory for ``cache_seconds
 the hot path does not query the database per request; a client added from the command
 line in another process becomes visible within that time.
 
-Client secrets are high-entropy machine secrets, so they are stored as a fast keyed hash
-(HMAC-SHA256 under a key derived from the server secret), not argon2: a slow hash there
-would only cap the token endpoint's throughput.
+Client secrets are stored only as a keyed hash (``client_secrets``).
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 import threading
 import time
@@ -29,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, col, select
 
 from identity_service.db import IdentityBase
+from identity_service.oidc.client_secrets import ClientSecretHasher
 from identity_service.oidc.registration import (
     ClientRegistration,
     ClientRegistrationError,
@@ -38,8 +35,6 @@ from identity_service.oidc.registration import (
 DEFAULT_CACHE_SECONDS = 30.0
 MAX_CLIENT_ID_LENGTH = 128
 CLIENT_SECRET_BYTES = 32
-_SECRET_HASH_PREFIX = "hmac-sha256$"
-_SECRET_KEY_LABEL = b"natid/client-secret-hash/v1"
 
 
 class ClientRecord(IdentityBase, table=True):
@@ -143,25 +138,6 @@ class RegisteredClient:
         )
 
 
-class ClientSecretHasher:
-    """HMAC-SHA256 of client secrets under a key derived from the server secret."""
-
-    def __init__(self, server_secret: bytes) -> None:
-        self._key = hmac.new(server_secret, _SECRET_KEY_LABEL, hashlib.sha256).digest()
-
-    def hash(self, client_secret: str) -> str:
-        digest = hmac.new(self._key, client_secret.encode("utf-8"), hashlib.sha256)
-        return _SECRET_HASH_PREFIX + digest.hexdigest()
-
-    def verify(self, stored_hash: str | None, presented_secret: str) -> bool:
-        """Constant-time comparison; a client without a stored hash never matches."""
-        candidate = self.hash(presented_secret)
-        if stored_hash is None:
-            hmac.compare_digest(candidate, candidate)
-            return False
-        return hmac.compare_digest(candidate.encode("ascii"), stored_hash.encode("ascii"))
-
-
 @dataclass(frozen=True, slots=True)
 class NewClient:
     """The result of a registration: the client and its secret, shown exactly once."""
@@ -244,6 +220,8 @@ class ClientRegistry:
         at once may race to insert the same client; the loser finds it stored.
         """
         valid = validate_registration(registration)
+        if valid.client_id is None:
+            raise ClientRegistrationError("a stored registration needs a fixed client_id")
         wanted = self._record(valid, registration.client_secret)
         with Session(self._engine) as session:
             existing = session.get(ClientRecord, valid.client_id)

@@ -12,8 +12,9 @@ from sqlmodel import Session
 
 from identity_service.api.deps import IdentityServices
 from identity_service.jwk import public_jwk_members
+from identity_service.oidc.client_secrets import ClientSecretHasher
 from identity_service.oidc.client_seeds import load_client_seeds, read_client_seeds
-from identity_service.oidc.clients import ClientRecord, ClientRegistry, ClientSecretHasher
+from identity_service.oidc.clients import ClientRecord, ClientRegistry
 from identity_service.oidc.registration import ClientRegistration, ClientRegistrationError
 
 BASE = ClientRegistration(
@@ -167,3 +168,14 @@ def test_public_view_never_shows_the_secret_hash(services: IdentityServices) -> 
     assert created.client.client_secret_hash is not None
     assert created.client.client_secret_hash not in json.dumps(view)
     assert "client_secret_hash" not in view
+
+
+def test_a_seeded_confidential_client_without_a_secret_is_named(tmp_path: Path) -> None:
+    seeds = tmp_path / "clients.toml"
+    seeds.write_text(
+        '[[client]]\nclient_id = "x"\nname = "X"\nredirect_uris = ["https://x.example.vn/cb"]\n'
+        'scopes = "openid"\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(ClientRegistrationError, match="needs a client_secret"):
+        read_client_seeds(seeds)
