@@ -9,6 +9,7 @@ store (Redis), and the population database must exist.
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlsplit
 
 import typer
 import uvicorn
@@ -18,6 +19,8 @@ from population_db.db import PopulationDatabaseError
 from population_db.registry import PopulationRegistry
 
 APP_FACTORY = "identity_service.app:app_from_environment"
+_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def serve(
@@ -36,6 +39,16 @@ def serve(
             err=True,
         )
         raise typer.Exit(code=1)
+    issuer = urlsplit(settings.issuer)
+    if (
+        issuer.hostname in _LOOPBACK_HOSTS
+        and (issuer.port or _DEFAULT_PORTS.get(issuer.scheme)) != port
+    ):
+        # Tokens name the issuer; a mismatch makes every client reject them.
+        typer.echo(
+            f"warning: NATID_ISSUER is {settings.issuer} but the server listens on port {port}",
+            err=True,
+        )
     try:
         PopulationRegistry.from_url(settings.population_database_url()).close()
     except PopulationDatabaseError as error:

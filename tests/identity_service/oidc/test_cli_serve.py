@@ -75,3 +75,15 @@ def test_a_missing_population_database_is_one_line(
     assert result.exit_code == 1
     assert "natid population seed" in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_port_that_does_not_match_the_local_issuer_is_pointed_out(
+    command: typer.Typer, environment: IdentitySettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NATID_ISSUER", "http://127.0.0.1:8000")
+    monkeypatch.setattr(serve_module.uvicorn, "run", lambda *a, **k: None)
+    mismatched = runner.invoke(command, ["--port", "8765"])
+    matching = runner.invoke(command, ["--port", "8000"])
+    assert mismatched.exit_code == matching.exit_code == 0
+    assert "NATID_ISSUER" in mismatched.output
+    assert "NATID_ISSUER" not in matching.output
