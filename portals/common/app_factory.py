@@ -20,6 +20,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from portals.common import auth_routes
+from portals.common.access_log import AccessLogMiddleware
 from portals.common.db import create_portal_engine
 from portals.common.oidc_client import EidClient
 from portals.common.security import SecurityHeadersMiddleware
@@ -59,6 +60,7 @@ def build_portal_app(
 
     app = FastAPI(title=spec.name, lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.portal = portal
+    app.add_middleware(AccessLogMiddleware)
     app.add_middleware(
         SecurityHeadersMiddleware,
         issuer_origin=settings.issuer_origin,
