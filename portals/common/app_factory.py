@@ -17,6 +17,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from portals.common import auth_routes
@@ -84,11 +85,11 @@ def _add_error_pages(app: FastAPI, portal: Portal) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, error: StarletteHTTPException) -> Response:
-        return _error_page(request, portal, error.status_code)
+        return await run_in_threadpool(_error_page, request, portal, error.status_code)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, _error: RequestValidationError) -> Response:
-        return _error_page(request, portal, 400)
+        return await run_in_threadpool(_error_page, request, portal, 400)
 
 
 def _error_page(request: Request, portal: Portal, status_code: int) -> Response:

@@ -17,8 +17,14 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
-from portals.common.errors import EidLoginError, InsufficientLevelError, ProviderRefusedError
+from portals.common.errors import (
+    EidLoginError,
+    InsufficientLevelError,
+    ProviderRefusedError,
+    ProviderUnavailableError,
+)
 from portals.common.identity import PendingLogin
 from portals.common.levels import HIGHEST_LEVEL
 from portals.common.web import Portal, PortalDep, Visitor, VisitorDep
@@ -27,6 +33,7 @@ logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/auth", tags=["e-ID login"])
 
 MAX_PENDING_LOGINS = 5
+RETRY_AFTER_SECONDS = 30
 KNOWN_PROVIDER_ERRORS = frozenset(
     {
         "access_denied",
@@ -74,12 +81,12 @@ async def login(
         )
     except EidLoginError as error:
         return login_error_page(request, portal, visitor, error, wanted, next_path)
-    session = visitor.session or portal.sessions.create()
+    session = visitor.session or await run_in_threadpool(portal.sessions.create)
     pending_logins = dict(session.data.get("pending_logins", {}))
     pending_logins[pending.state] = pending.to_dict()
     # Only the most recent few: a visitor opening many login tabs cannot grow the session.
     session.data["pending_logins"] = dict(list(pending_logins.items())[-MAX_PENDING_LOGINS:])
-    portal.sessions.save(session)
+    await run_in_threadpool(portal.sessions.save, session)
     response = RedirectResponse(url, status_code=303)
     if visitor.session is None:
         portal.set_session_cookie(response, session)
@@ -89,7 +96,7 @@ async def login(
 @router.get("/callback", summary="The IdP's answer (redirect URI)")
 async def callback(request: Request, portal: PortalDep, visitor: VisitorDep) -> Response:
     parameters = dict(request.query_params)
-    pending = _take_pending(portal, visitor, parameters.get("state"))
+    pending = await run_in_threadpool(_take_pending, portal, visitor, parameters.get("state"))
     try:
         identity = await portal.eid.finish_login(pending, parameters)
     except EidLoginError as error:
@@ -110,7 +117,7 @@ async def logout(
     portal: PortalDep, visitor: VisitorDep, csrf_token: Annotated[str, Form()] = ""
 ) -> Response:
     session = portal.check_csrf(visitor, csrf_token)
-    portal.sessions.delete(session.token)
+    await run_in_threadpool(portal.sessions.delete, session.token)
     target = await portal.eid.logout_url(visitor.identity, visitor.locale)
     response = RedirectResponse(target or "/?logged_out=1", status_code=303)
     portal.clear_session_cookie(response)
@@ -157,7 +164,7 @@ def login_error_page(
     level2_refused = level >= HIGHEST_LEVEL and code == "access_denied"
     level_hint = t("error.level2_hint") if level2_refused else ""
     logger.warning("e-ID login failed at %s: %s (%s)", portal.spec.name, code, error.detail)
-    return portal.render(
+    response = portal.render(
         request,
         visitor,
         "error.html",
@@ -171,3 +178,6 @@ def login_error_page(
         status_code=error.status_code,
         page_path="/",
     )
+    if isinstance(error, ProviderUnavailableError):
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response

@@ -218,3 +218,53 @@ async def test_a_callback_without_its_login_or_from_another_issuer_is_refused(
     )
     assert mixed_up.status_code == 400
     assert "issuer_mismatch" in mixed_up.text
+
+
+@pytest.mark.parametrize(
+    ("error", "explanation"),
+    [
+        ("login_required", "Bạn cần đăng nhập tại dịch vụ định danh điện tử."),
+        ("interaction_required", "Dịch vụ định danh cần bạn thao tác thêm"),
+        ("invalid_request", "Yêu cầu đăng nhập không hợp lệ."),
+        ("temporarily_unavailable", "Dịch vụ định danh tạm thời quá tải."),
+        ("something_new", "Dịch vụ định danh trả về lỗi: something_new."),
+    ],
+)
+async def test_each_error_from_the_idp_gets_its_explanation(
+    public_services: FastAPI, browser: Browser, error: str, explanation: str
+) -> None:
+    started = await browser.http.get(
+        f"{PUBLIC_SERVICES}/auth/login?next=/applications", follow_redirects=False
+    )
+    state = parse_qs(urlsplit(started.headers["location"]).query)["state"][0]
+
+    page = await browser.get(
+        f"{PUBLIC_SERVICES}/auth/callback?error={error}&error_description=why&state={state}"
+        f"&iss={IDP}"
+    )
+
+    assert page.status_code == 400
+    assert explanation in page.text
+    assert f"<code>{error}</code>: why" in page.text
+    assert 'href="/auth/login?level=1&amp;next=%2Fapplications"' in page.text
+    replayed = await browser.get(f"{PUBLIC_SERVICES}/auth/callback?code=x&state={state}&iss={IDP}")
+    assert "login_state" in replayed.text  # a callback URL works once
+
+
+async def test_an_unreachable_idp_gets_a_service_unavailable_page(
+    public_services: FastAPI, browser: Browser, network: Network
+) -> None:
+    network.response_hooks.append(
+        lambda request, response: (
+            httpx.Response(502, request=request) if request.url.port == 8000 else response
+        )
+    )
+
+    page = await browser.get(f"{PUBLIC_SERVICES}/services")
+
+    assert page.status_code == 503
+    assert page.headers["retry-after"] == "30"
+    assert "Không kết nối được dịch vụ định danh điện tử" in page.text
+    network.response_hooks.clear()  # the IdP is back: the next login just works
+    recovered = await browser.get(f"{PUBLIC_SERVICES}/services")
+    assert recovered.url.port == 8000 and recovered.url.path.startswith("/interaction/")
