@@ -80,10 +80,10 @@ app = typer.Typer(
 )
 
 
-def fail(message: str) -> NoReturn:
-    """Print a one-line error on stderr and exit with status 1."""
+def fail(message: str, code: int = 1) -> NoReturn:
+    """Print a one-line error on stderr and exit with status ``code``."""
     Console(stderr=True, highlight=False, soft_wrap=True).print(f"error: {message}", markup=False)
-    raise typer.Exit(1)
+    raise typer.Exit(code)
 
 
 @contextmanager

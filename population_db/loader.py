@@ -255,7 +255,14 @@ def _write_batch(
 ) -> int:
     """One transaction: the batch's rows and the run's progress commit together or not at all."""
     with connection.begin():
-        count = writer(connection, payload)
+        try:
+            count = writer(connection, payload)
+        except BaseException as error:
+            if not isinstance(error, Exception):
+                # Ctrl-C in the middle of a COPY leaves the driver mid-command, where even
+                # ROLLBACK fails: drop the connection instead (the server rolls back).
+                connection.invalidate()
+            raise
         updated = connection.execute(
             sa.update(db.SEED_RUN_TABLE)
             .where(db.SEED_RUN_TABLE.c.id == _RUN_ID)

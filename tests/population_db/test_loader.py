@@ -266,40 +266,51 @@ KILL_CITIZENS = 20_000
 KILL_BATCH = 500
 
 
+@pytest.mark.parametrize("interruption", [signal.SIGKILL, signal.SIGINT], ids=["kill-9", "ctrl-c"])
 @pytest.mark.parametrize(
     "backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 )
-def test_a_seed_killed_with_sigkill_resumes_to_the_same_population(
-    backend: str, tmp_path: Path
+def test_a_seed_stopped_by_a_signal_resumes_to_the_same_population(
+    backend: str, interruption: signal.Signals, tmp_path: Path
 ) -> None:
     with (
-        empty_database(backend, tmp_path / "killed") as killed,
+        empty_database(backend, tmp_path / "stopped") as stopped,
         empty_database(backend, tmp_path / "whole") as whole,
     ):
-        (tmp_path / "killed").mkdir(exist_ok=True)
         command = [
             sys.executable, "-m", "population_db.cli", "seed",
             "--citizens", str(KILL_CITIZENS), "--seed", str(SEED),
-            "--batch-size", str(KILL_BATCH), "--db", killed,
+            "--batch-size", str(KILL_BATCH), "--db", stopped,
         ]  # fmt: skip
         process = subprocess.Popen(
-            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_clean_env()
+            command,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=_clean_env(),
         )
         try:
-            _wait_for_batches(killed, 4, process)
-            process.send_signal(signal.SIGKILL)
+            _wait_for_batches(stopped, 4, process)
+            process.send_signal(interruption)
+            _, stderr = process.communicate(timeout=30)
         finally:
             process.kill()
             process.wait(timeout=30)
-        interrupted = _run(killed)
-        assert interrupted.status == "in_progress", "the seed finished before it was killed"
+        if interruption == signal.SIGINT:
+            assert process.returncode == 130
+            assert stderr.strip().splitlines()[-1] == (
+                "error: interrupted; run the same command again to resume"
+            )
+            assert "Traceback" not in stderr
+        interrupted = _run(stopped)
+        assert interrupted.status == "in_progress", "the seed finished before it was stopped"
         assert 4 <= interrupted.batches_done < interrupted.batches_total
         expected = 6 + (interrupted.batches_done - 1) * KILL_BATCH
-        assert _count(killed, db.CITIZEN_TABLE) == expected
+        assert _count(stopped, db.CITIZEN_TABLE) == expected
 
-        assert seed_population(killed, KILL_CITIZENS, SEED).outcome == "resumed"
+        assert seed_population(stopped, KILL_CITIZENS, SEED).outcome == "resumed"
         seed_population(whole, KILL_CITIZENS, SEED, batch_size=KILL_BATCH)
-        assert _fingerprint(killed) == _fingerprint(whole)
+        assert _fingerprint(stopped) == _fingerprint(whole)
 
 
 def _clean_env() -> dict[str, str]:
