@@ -1,7 +1,7 @@
 """The bulk loader: streams generated batches into the population database.
 
 Owns ``seed_population``: batches come from ``population_db.generator`` (the demo batch
-first), are generated in one worker process while this process writes (both cores busy),
+first), are generated in one worker process (``batch_stream``) while this process writes,
 and each batch is committed in one transaction together with the ``seed_run`` row's
 ``batches_done``, so a seed interrupted at any point (Ctrl-C, ``kill -9``) leaves a
 consistent database that the next run resumes. SQLite gets ``executemany``; PostgreSQL
@@ -15,16 +15,8 @@ with the same seed, size and generator version → resume; anything else → ref
 from __future__ import annotations
 
 import datetime as dt
-import multiprocessing
-import os
-import pickle
-import select
-import threading
 import time
-from collections import deque
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass
 from typing import Literal
@@ -32,20 +24,14 @@ from typing import Literal
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from population_db import db, generator
-from population_db.copy_format import copy_text
+from population_db import batch_stream, db, generator
+from population_db.batch_stream import Payload
 from population_db.models import CITIZEN_COLUMNS, HOUSEHOLD_COLUMNS
 
-#: Batches generated ahead of the one being written: generating a batch takes about half
-#: as long as writing it, so one keeps the writer busy, and memory holds two batches.
-BATCHES_IN_FLIGHT = 1
 MAX_SEED = 2**31 - 1  # seed_run.seed is a 32-bit integer column
 SQLITE_LOAD_CACHE_KIB = 32_768
 SQLITE_LOAD_CHECKPOINT_PAGES = 16_384  # 64 MiB of WAL between checkpoints
 _RUN_ID = 1  # one seeding per database
-
-Payload = tuple[int, list[tuple], list[tuple]] | tuple[int, str, str]
-"""(citizen count, households, citizens): rows for SQLite, COPY text for PostgreSQL."""
 
 ProgressCallback = Callable[[int, int], None]
 """Called as ``progress(citizens_written, citizens_target)`` after each committed batch."""
@@ -126,6 +112,10 @@ def seed_population(
                 .values(status="complete", finished_at=_now())
             )
         return _result(outcome, engine, plan, written, started)
+    except batch_stream.WorkerDiedError as error:
+        raise SeedingError(
+            "the generator process died; run the same seed command again to resume"
+        ) from error
     except (sa.exc.DBAPIError, engine.dialect.loaded_dbapi.Error) as error:
         # Batches are written through the driver's own cursor: its errors arrive unwrapped.
         raise SeedingError(
@@ -147,6 +137,10 @@ def _check_parameters(citizens: int, seed: int, batch_size: int | None, demo_siz
         raise InvalidSeedParametersError(f"the seed must be between 0 and {MAX_SEED}, not {seed}")
     if batch_size is not None and batch_size <= 0:
         raise InvalidSeedParametersError(f"the batch size must be positive, not {batch_size}")
+    try:  # the generator's own limits (largest batch, most batches)
+        generator.plan_batches(citizens, batch_size or generator.BATCH_SIZE)
+    except ValueError as error:
+        raise InvalidSeedParametersError(str(error)) from error
 
 
 def _start_or_resume(
@@ -236,7 +230,8 @@ def _load(
     citizens_done = plan.citizens_before(done)
     if progress:
         progress(citizens_done, plan.citizens)
-    with closing(_payloads(plan, done, demo, postgres)) as payloads:
+    batches = batch_stream.stream_batches(plan.seed, plan.sizes, done, demo, postgres=postgres)
+    with closing(batches) as payloads:
         for position, payload in payloads:
             count = _write_batch(connection, writer, position, payload)
             del payload  # before the next batch is unpickled: one batch of rows at a time
@@ -274,107 +269,6 @@ def _write_batch(
                 "another seed of the same database is running; let it finish or stop it"
             )
     return count
-
-
-# --- batches: generated in a worker process, a few ahead of the writer --------------------
-
-
-def _payloads(
-    plan: _Plan, done: int, demo: generator.PopulationBatch, postgres: bool
-) -> Iterator[tuple[int, Payload]]:
-    """``(position, payload)`` for every batch from ``done`` on, in order."""
-    if done == 0:
-        yield 0, _payload(demo, postgres)
-        done = 1
-    positions = range(done, len(plan.sizes))
-    if len(positions) <= 1:  # not worth a process
-        for position in positions:
-            batch = generator.generate_batch(plan.seed, position - 1, plan.sizes[position])
-            yield position, _payload(batch, postgres)
-        return
-    context = multiprocessing.get_context(_start_method())
-    if context.get_start_method() == "forkserver":
-        context.set_forkserver_preload(["population_db.loader"])
-    pool = ProcessPoolExecutor(
-        max_workers=1, mp_context=context, initializer=_exit_with, initargs=(os.getpid(),)
-    )
-    pending: deque[tuple[int, Future[bytes]]] = deque()
-    next_positions = iter(positions)
-    try:
-        for position in next_positions:
-            pending.append((position, _submit(pool, plan, position, postgres)))
-            if len(pending) > BATCHES_IN_FLIGHT:
-                yield _next_result(pending)
-        while pending:
-            yield _next_result(pending)
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _start_method() -> str:
-    # forkserver: workers never inherit this process's threads (Rich's refresh thread)
-    # or database connections, and the generator is imported once per process.
-    methods = multiprocessing.get_all_start_methods()
-    return "forkserver" if "forkserver" in methods else "spawn"
-
-
-def _exit_with(seeding_pid: int) -> None:
-    """Worker initializer: end the worker when the seeding process ends, even by kill -9.
-
-    Otherwise an orphaned worker blocks for ever writing a batch nobody reads (it holds
-    both ends of the result pipe), and keeps the forkserver alive with it.
-    """
-    threading.Thread(target=_wait_for_exit, args=(seeding_pid,), daemon=True).start()
-
-
-def _wait_for_exit(pid: int) -> None:
-    try:
-        handle = os.pidfd_open(pid)  # readable once the process has exited (Linux)
-    except ProcessLookupError:
-        os._exit(1)
-    except (AttributeError, OSError):
-        handle = None
-    if handle is not None:
-        select.select([handle], [], [])
-        os._exit(1)
-    while True:  # elsewhere: poll
-        time.sleep(0.5)
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            os._exit(1)
-
-
-def _submit(pool: ProcessPoolExecutor, plan: _Plan, position: int, postgres: bool) -> Future:
-    return pool.submit(_generate_payload, plan.seed, position - 1, plan.sizes[position], postgres)
-
-
-def _next_result(pending: deque[tuple[int, Future[bytes]]]) -> tuple[int, Payload]:
-    position, future = pending.popleft()
-    try:
-        return position, pickle.loads(future.result())
-    except BrokenProcessPool as error:
-        raise SeedingError(
-            "the generator process died; run the same seed command again to resume"
-        ) from error
-
-
-def _generate_payload(seed: int, index: int, size: int, postgres: bool) -> bytes:
-    """Runs in the worker: generate one batch and shape it for the writer, pickled.
-
-    Pickled here so that a batch waiting for the writer stays a few compact megabytes
-    until its turn, instead of tens of megabytes of Python objects.
-    """
-    payload = _payload(generator.generate_batch(seed, index, size), postgres)
-    return pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
-
-
-def _payload(batch: generator.PopulationBatch, postgres: bool) -> Payload:
-    # Rows in key order go into the primary-key B-tree page by page.
-    citizens = sorted(batch.citizens)
-    if postgres:
-        return len(citizens), copy_text(batch.households), copy_text(citizens)
-    return len(citizens), batch.households, citizens
 
 
 # --- writers: one batch inside the caller's transaction -----------------------------------

@@ -191,6 +191,8 @@ def test_citizens_that_no_seed_run_recorded_are_refused(tmp_path: Path) -> None:
         (100, -1, None, "seed must be"),
         (100, 2**31, None, "seed must be"),
         (100, 1, 0, "batch size"),
+        (100, 1, 10**9, "batch size"),
+        (10**8, 1, 100, "batches"),
     ],
 )
 def test_unusable_parameters_are_rejected_before_touching_the_database(
