@@ -1,9 +1,11 @@
-"""``natid accounts``: register a citizen, upgrade to level 2, seed demo accounts, show one.
+"""``natid accounts``: register a citizen, upgrade to level 2, seed demo accounts, show one,
+provision load-test accounts.
 
 Settings, engines, the population registry and the state store are built inside each
 command, never at import time; the identity schema is created if missing. Failures end
 with a one-line message on stderr and a non-zero exit status. Output masks ID numbers,
-except ``demo --json``, whose whole point is to hand scripts the demo credentials.
+except ``demo --json`` and ``provision``'s credentials file, whose whole point is to hand
+scripts (and Locust) the demo and load-test credentials.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import io
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated
 
 import qrcode
@@ -22,6 +25,11 @@ from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
 from identity_service.accounts import AccountError, AccountService
+from identity_service.accounts.passwords import PasswordHashing
+from identity_service.accounts.provisioning import (
+    ProvisioningError,
+    provision_load_test_accounts,
+)
 from identity_service.config import IdentitySettings
 from identity_service.db import (
     IdentityDatabaseError,
@@ -35,8 +43,12 @@ from population_db.registry import PopulationRegistry
 
 app = typer.Typer(help="e-ID accounts of citizens.", no_args_is_help=True)
 
+LOAD_TEST_DIRECTORY = "loadtest"
+ACCOUNTS_FILE = "accounts.json"
+
 _FAILURES = (
     AccountError,
+    ProvisioningError,
     IdentityDatabaseError,
     PopulationDatabaseError,
     StateStoreUnavailableError,
@@ -168,3 +180,56 @@ def show(
     typer.echo(f"status: {summary.status}")
     typer.echo(f"authenticator bound: {'yes' if summary.has_totp else 'no'}")
     typer.echo(f"created: {summary.created_at.isoformat(timespec='seconds')}")
+
+
+@app.command()
+def provision(
+    count: Annotated[
+        int, typer.Option("--count", "-n", min=0, help="How many load-test accounts.")
+    ],
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Credentials file for Locust (default: <data dir>/loadtest/accounts.json).",
+        ),
+    ] = None,
+) -> None:
+    """Give COUNT seeded citizens load-test accounts (one shared password) and write the
+    JSON list of {personal_id_number, password} that Locust reads. Idempotent."""
+    settings = IdentitySettings()
+    target = output or settings.data_dir / LOAD_TEST_DIRECTORY / ACCOUNTS_FILE
+    engine = registry = None
+    try:
+        engine = create_identity_engine(settings.identity_database_url())
+        create_identity_schema(engine)
+        registry = PopulationRegistry.from_url(settings.population_database_url())
+        result = provision_load_test_accounts(
+            engine, registry, PasswordHashing.from_settings(settings), count
+        )
+        write_credentials(target, [credential.as_json() for credential in result.credentials])
+    except _FAILURES as error:
+        typer.echo(f"error: {_one_line(error)}", err=True)
+        raise typer.Exit(code=1) from None
+    finally:
+        if registry is not None:
+            registry.close()
+        if engine is not None:
+            engine.dispose()
+    typer.echo(
+        f"{len(result.credentials):,} load-test accounts ({result.created:,} new) in "
+        f"{result.seconds:.2f} s ({result.accounts_per_second:,.0f} accounts/s); "
+        f"credentials in {target}"
+    )
+
+
+def write_credentials(path: Path, rows: list[dict[str, str]]) -> None:
+    """Write ``rows`` as JSON, readable by the owner only, replacing the file atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.unlink(missing_ok=True)
+    with temporary.open("x", encoding="utf-8") as handle:
+        temporary.chmod(0o600)
+        json.dump(rows, handle, ensure_ascii=False)
+    temporary.replace(path)
