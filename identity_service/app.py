@@ -29,15 +29,27 @@ from identity_service.accounts.service import AccountService
 from identity_service.api.deps import IdentityServices
 from identity_service.api.errors import NO_STORE, oauth_error_response
 from identity_service.api.pages import STATIC_DIR, create_templates, error_page
-from identity_service.api.routes import authorize, discovery, interaction, jwks, token, userinfo
+from identity_service.api.routes import (
+    authorize,
+    discovery,
+    interaction,
+    jwks,
+    metrics,
+    token,
+    userinfo,
+)
 from identity_service.api.security import SecurityHeadersMiddleware
+from identity_service.audit import AuditError, AuditLog
+from identity_service.audit_writer import AuditWriter
 from identity_service.config import IdentitySettings
 from identity_service.db import (
     IdentityDatabaseError,
     create_identity_engine,
     create_identity_schema,
 )
+from identity_service.json_logging import RequestIdMiddleware
 from identity_service.keys import KeyStore, KeyStoreError
+from identity_service.metrics import Metrics, MetricsMiddleware
 from identity_service.oidc.access_tokens import AccessTokenRecords
 from identity_service.oidc.authorization import AuthorizationFlow
 from identity_service.oidc.claims import ClaimsService
@@ -88,6 +100,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        services.audit_writer.close()
         services.population.close()
         services.identity_engine.dispose()
         close = getattr(services.state, "close", None)
@@ -103,8 +116,11 @@ def create_app(
     app.state.services = services
     app.state.templates = create_templates()
     app.add_middleware(SecurityHeadersMiddleware)
+    # Added last = outermost: every response is timed and carries the request id.
+    app.add_middleware(MetricsMiddleware, metrics=services.metrics)
+    app.add_middleware(RequestIdMiddleware)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (discovery, jwks, authorize, interaction, token, userinfo):
+    for module in (discovery, jwks, authorize, interaction, token, userinfo, metrics):
         app.include_router(module.router)
     _add_error_handlers(app)
     return app
@@ -134,6 +150,7 @@ def build_services(
     access_tokens = AccessTokenRecords(state)
     subjects = PairwiseSubjects(server_secret)
     consents = ConsentService(identity_engine)
+    audit = AuditLog(identity_engine, server_secret, clock=clock)
     flow = AuthorizationFlow(
         sessions=sessions,
         consents=consents,
@@ -170,6 +187,9 @@ def build_services(
         access_tokens=access_tokens,
         subjects=subjects,
         claims=ClaimsService(population),
+        audit=audit,
+        audit_writer=AuditWriter(audit),
+        metrics=Metrics(),
         secure_cookies=urls.issuer.startswith("https://"),
         discovery_json=json.dumps(discovery_document(urls.issuer)).encode("utf-8"),
     )
@@ -190,6 +210,7 @@ def _add_error_handlers(app: FastAPI) -> None:
         OperationalError,
         KeyStoreError,
         IdentityDatabaseError,
+        AuditError,
     )
 
     async def dependency_unavailable(request: Request, error: Exception) -> Response:

@@ -15,8 +15,11 @@ from fastapi import Depends, Request
 from sqlalchemy import Engine
 
 from identity_service.accounts.service import AccountService
+from identity_service.audit import AuditLog
+from identity_service.audit_writer import AuditWriter
 from identity_service.config import IdentitySettings
 from identity_service.keys import KeyStore
+from identity_service.metrics import Metrics
 from identity_service.oidc.access_tokens import AccessTokenRecords
 from identity_service.oidc.authorization import AuthorizationFlow
 from identity_service.oidc.claims import ClaimsService
@@ -53,6 +56,10 @@ class IdentityServices:
     access_tokens: AccessTokenRecords
     subjects: PairwiseSubjects
     claims: ClaimsService
+    # The hash-chained audit log (reading, verifying) and its group-commit writer (appends).
+    audit: AuditLog
+    audit_writer: AuditWriter
+    metrics: Metrics
     # Issuer is https: cookies get the Secure attribute.
     secure_cookies: bool
     # Discovery document serialised once (it never changes while the app runs).
