@@ -64,6 +64,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "scope.address": {"vi": "Nơi cư trú", "en": "Residence"},
     "scope.phone": {"vi": "Số điện thoại", "en": "Phone number"},
     "scope.household": {"vi": "Thông tin hộ gia đình", "en": "Household"},
+    "scope.offline_access": {
+        "vi": "Duy trì quyền truy cập cả khi bạn không trực tuyến (bạn có thể thu hồi)",
+        "en": "Keep access while you are away (you can withdraw it)",
+    },
     "claim.sub": {"vi": "Mã định danh theo dịch vụ", "en": "Service-specific identifier"},
     "claim.name": {"vi": "Họ và tên", "en": "Full name"},
     "claim.family_name": {"vi": "Họ", "en": "Family name"},

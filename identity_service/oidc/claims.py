@@ -27,6 +27,8 @@ SCOPE_CLAIMS: dict[str, tuple[str, ...]] = {
     "address": ("address", "current_residence"),
     "phone": ("phone_number", "phone_number_verified"),
     "household": ("household",),
+    # OIDC Core §11: releases no claim; lets the portal keep access with refresh tokens.
+    "offline_access": (),
 }
 SUPPORTED_SCOPES: tuple[str, ...] = tuple(SCOPE_CLAIMS)
 # Claims about the authentication itself that ID tokens carry.

@@ -47,6 +47,8 @@ class ClientRecord(IdentityBase, table=True):
     client_secret_hash: str | None = None
     redirect_uris: list[str] = Field(default_factory=list, sa_type=sa.JSON)
     post_logout_redirect_uris: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    backchannel_logout_uri: str | None = None
+    backchannel_logout_session_required: bool = False
     scopes: list[str] = Field(default_factory=list, sa_type=sa.JSON)
     grant_types: list[str] = Field(default_factory=list, sa_type=sa.JSON)
     token_endpoint_auth_method: str = Field(max_length=32)
@@ -76,6 +78,8 @@ class RegisteredClient:
     client_secret_hash: str | None
     redirect_uris: tuple[str, ...]
     post_logout_redirect_uris: tuple[str, ...]
+    backchannel_logout_uri: str | None
+    backchannel_logout_session_required: bool
     scopes: tuple[str, ...]
     grant_types: tuple[str, ...]
     token_endpoint_auth_method: str
@@ -101,6 +105,8 @@ class RegisteredClient:
             "name": self.name,
             "redirect_uris": list(self.redirect_uris),
             "post_logout_redirect_uris": list(self.post_logout_redirect_uris),
+            "backchannel_logout_uri": self.backchannel_logout_uri,
+            "backchannel_logout_session_required": self.backchannel_logout_session_required,
             "scopes": list(self.scopes),
             "grant_types": list(self.grant_types),
             "token_endpoint_auth_method": self.token_endpoint_auth_method,
@@ -126,6 +132,8 @@ class RegisteredClient:
             client_secret_hash=record.client_secret_hash,
             redirect_uris=tuple(record.redirect_uris),
             post_logout_redirect_uris=tuple(record.post_logout_redirect_uris),
+            backchannel_logout_uri=record.backchannel_logout_uri,
+            backchannel_logout_session_required=record.backchannel_logout_session_required,
             scopes=tuple(record.scopes),
             grant_types=tuple(record.grant_types),
             token_endpoint_auth_method=record.token_endpoint_auth_method,
@@ -249,6 +257,8 @@ class ClientRegistry:
             client_secret_hash=None if client_secret is None else self._hasher.hash(client_secret),
             redirect_uris=list(valid.redirect_uris),
             post_logout_redirect_uris=list(valid.post_logout_redirect_uris),
+            backchannel_logout_uri=valid.backchannel_logout_uri,
+            backchannel_logout_session_required=valid.backchannel_logout_session_required,
             scopes=list(valid.scopes),
             grant_types=list(valid.grant_types),
             token_endpoint_auth_method=valid.token_endpoint_auth_method,
@@ -265,6 +275,8 @@ _MUTABLE_FIELDS = (
     "client_secret_hash",
     "redirect_uris",
     "post_logout_redirect_uris",
+    "backchannel_logout_uri",
+    "backchannel_logout_session_required",
     "scopes",
     "grant_types",
     "token_endpoint_auth_method",

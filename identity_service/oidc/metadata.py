@@ -3,6 +3,12 @@
 The document is built from one declarative list, ``PROVIDER_METADATA``: each entry names
 a metadata field and how its value follows from the issuer. Routes mount their endpoints
 at the paths defined here, so the document and the routes cannot drift apart.
+
+Besides the OpenID Connect fields it advertises introspection (RFC 7662), revocation
+(RFC 7009), RP-initiated logout (``end_session_endpoint``) and back-channel logout. Scopes
+come in two kinds: citizen scopes (``claims.SCOPE_CLAIMS``, including ``offline_access``),
+granted by a citizen at the authorization endpoint, and machine scopes (``MACHINE_SCOPES``),
+granted to a portal's back-end through the client credentials grant only.
 """
 
 from __future__ import annotations
@@ -19,6 +25,9 @@ AUTHORIZATION_PATH = "/authorize"
 TOKEN_PATH = "/token"
 USERINFO_PATH = "/userinfo"
 JWKS_PATH = "/jwks"
+INTROSPECTION_PATH = "/introspect"
+REVOCATION_PATH = "/revoke"
+END_SESSION_PATH = "/logout"
 
 ID_TOKEN_SIGNING_ALGORITHMS = ("ES256", "EdDSA", "RS256")
 DEFAULT_ID_TOKEN_ALGORITHM = "RS256"  # OIDC Core §2 default when a client registered none
@@ -31,7 +40,12 @@ TOKEN_ENDPOINT_AUTH_METHODS = (
     "private_key_jwt",
     "none",
 )
-GRANT_TYPES = ("authorization_code",)
+GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
+# OIDC Core §11: asks for a refresh token that outlives the SSO session.
+OFFLINE_ACCESS_SCOPE = "offline_access"
+# Scopes of machine APIs (the e-KYC verify API), for the client credentials grant only.
+KYC_VERIFY_SCOPE = "kyc.verify"
+MACHINE_SCOPES = (KYC_VERIFY_SCOPE,)
 UI_LOCALES = ("vi", "en")
 
 
@@ -60,6 +74,18 @@ class ProviderUrls:
     def jwks_uri(self) -> str:
         return self.endpoint(JWKS_PATH)
 
+    @property
+    def introspection_endpoint(self) -> str:
+        return self.endpoint(INTROSPECTION_PATH)
+
+    @property
+    def revocation_endpoint(self) -> str:
+        return self.endpoint(REVOCATION_PATH)
+
+    @property
+    def end_session_endpoint(self) -> str:
+        return self.endpoint(END_SESSION_PATH)
+
 
 @dataclass(frozen=True, slots=True)
 class MetadataField:
@@ -77,7 +103,10 @@ PROVIDER_METADATA: tuple[MetadataField, ...] = (
     MetadataField("token_endpoint", lambda urls: urls.token_endpoint),
     MetadataField("userinfo_endpoint", lambda urls: urls.userinfo_endpoint),
     MetadataField("jwks_uri", lambda urls: urls.jwks_uri),
-    MetadataField("scopes_supported", _constant(list(SUPPORTED_SCOPES))),
+    MetadataField("introspection_endpoint", lambda urls: urls.introspection_endpoint),
+    MetadataField("revocation_endpoint", lambda urls: urls.revocation_endpoint),
+    MetadataField("end_session_endpoint", lambda urls: urls.end_session_endpoint),
+    MetadataField("scopes_supported", _constant([*SUPPORTED_SCOPES, *MACHINE_SCOPES])),
     MetadataField("response_types_supported", _constant(["code"])),
     MetadataField("response_modes_supported", _constant(["query"])),
     MetadataField("grant_types_supported", _constant(list(GRANT_TYPES))),
@@ -92,6 +121,21 @@ PROVIDER_METADATA: tuple[MetadataField, ...] = (
         "token_endpoint_auth_signing_alg_values_supported",
         _constant(list(CLIENT_ASSERTION_ALGORITHMS)),
     ),
+    MetadataField(
+        "introspection_endpoint_auth_methods_supported",
+        _constant([method for method in TOKEN_ENDPOINT_AUTH_METHODS if method != "none"]),
+    ),
+    MetadataField(
+        "introspection_endpoint_auth_signing_alg_values_supported",
+        _constant(list(CLIENT_ASSERTION_ALGORITHMS)),
+    ),
+    MetadataField(
+        "revocation_endpoint_auth_methods_supported", _constant(list(TOKEN_ENDPOINT_AUTH_METHODS))
+    ),
+    MetadataField(
+        "revocation_endpoint_auth_signing_alg_values_supported",
+        _constant(list(CLIENT_ASSERTION_ALGORITHMS)),
+    ),
     MetadataField("code_challenge_methods_supported", _constant(["S256"])),
     MetadataField("claims_supported", _constant(supported_claims())),
     MetadataField("acr_values_supported", _constant(list(ACR_VALUES))),
@@ -101,6 +145,8 @@ PROVIDER_METADATA: tuple[MetadataField, ...] = (
     MetadataField("claims_parameter_supported", _constant(False)),
     MetadataField("request_parameter_supported", _constant(False)),
     MetadataField("request_uri_parameter_supported", _constant(False)),
+    MetadataField("backchannel_logout_supported", _constant(True)),
+    MetadataField("backchannel_logout_session_supported", _constant(True)),
 )
 
 

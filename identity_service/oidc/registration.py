@@ -4,7 +4,13 @@ Owns ``ClientRegistration`` (the fields an integrator supplies, from the command
 ``seeds/clients.toml``) and ``validate_registration``, which normalises it or raises
 ``ClientRegistrationError`` naming the first problem. Redirect URIs are matched later as
 exact strings, so they are checked strictly here: absolute, no fragment, no user info,
-``https`` except for loopback and single-label development hosts.
+``https`` except for loopback and single-label development hosts. The same rules apply to
+post-logout redirect URIs and the back-channel logout URI (OIDC Back-Channel Logout §2.2).
+
+Grants and scopes must fit together: citizen scopes (with ``openid``) come with the
+authorization code grant; ``offline_access`` needs the refresh token grant, which needs
+the code grant; machine scopes (``kyc.verify``) need the client credentials grant, which
+only confidential clients may use.
 """
 
 from __future__ import annotations
@@ -24,6 +30,8 @@ from identity_service.oidc.metadata import (
     DEFAULT_ID_TOKEN_ALGORITHM,
     GRANT_TYPES,
     ID_TOKEN_SIGNING_ALGORITHMS,
+    MACHINE_SCOPES,
+    OFFLINE_ACCESS_SCOPE,
     TOKEN_ENDPOINT_AUTH_METHODS,
 )
 
@@ -53,6 +61,10 @@ class ClientRegistration:
     # Default: the host of the redirect URIs (OIDC Core §8.1).
     sector_identifier: str | None = None
     post_logout_redirect_uris: tuple[str, ...] = ()
+    # OIDC Back-Channel Logout 1.0 §2.2: where logout tokens are POSTed, and whether the
+    # client needs the sid claim in them.
+    backchannel_logout_uri: str | None = None
+    backchannel_logout_session_required: bool = False
     # Seed files fix the id and secret; the command line lets the registry generate them.
     client_id: str | None = None
     client_secret: str | None = None
@@ -81,13 +93,7 @@ def validate_registration(registration: ClientRegistration) -> ClientRegistratio
             f"supported: {', '.join(GRANT_TYPES)}"
         )
     scopes = _unique(reg.scopes)
-    unknown_scopes = [scope for scope in scopes if scope not in SUPPORTED_SCOPES]
-    if unknown_scopes:
-        raise ClientRegistrationError(
-            f"unknown scope(s) {', '.join(unknown_scopes)}; known: {', '.join(SUPPORTED_SCOPES)}"
-        )
-    if "openid" not in scopes:
-        raise ClientRegistrationError("the scopes must include openid")
+    _check_grants_and_scopes(grant_types, scopes, method)
     redirect_uris = _unique(reg.redirect_uris)
     if "authorization_code" in grant_types and not redirect_uris:
         raise ClientRegistrationError("at least one redirect URI is required")
@@ -96,6 +102,8 @@ def validate_registration(registration: ClientRegistration) -> ClientRegistratio
     post_logout = _unique(reg.post_logout_redirect_uris)
     for uri in post_logout:
         check_redirect_uri(uri)
+    if reg.backchannel_logout_uri is not None:
+        check_redirect_uri(reg.backchannel_logout_uri)
     if reg.min_level not in range(LOWEST_LEVEL, HIGHEST_LEVEL + 1):
         raise ClientRegistrationError(
             f"the minimum level must be {LOWEST_LEVEL} or {HIGHEST_LEVEL}"
@@ -126,8 +134,44 @@ def validate_registration(registration: ClientRegistration) -> ClientRegistratio
         post_logout_redirect_uris=post_logout,
         id_token_signed_response_alg=alg,
         jwks=jwks,
-        sector_identifier=_sector_identifier(reg.sector_identifier, redirect_uris),
+        sector_identifier=_sector_identifier(reg.sector_identifier, redirect_uris, grant_types),
     )
+
+
+def _check_grants_and_scopes(
+    grant_types: tuple[str, ...], scopes: tuple[str, ...], method: str
+) -> None:
+    known = (*SUPPORTED_SCOPES, *MACHINE_SCOPES)
+    unknown_scopes = [scope for scope in scopes if scope not in known]
+    if unknown_scopes:
+        raise ClientRegistrationError(
+            f"unknown scope(s) {', '.join(unknown_scopes)}; known: {', '.join(known)}"
+        )
+    if "authorization_code" in grant_types and "openid" not in scopes:
+        raise ClientRegistrationError("the scopes must include openid")
+    citizen_scopes = [scope for scope in scopes if scope in SUPPORTED_SCOPES]
+    if citizen_scopes and "authorization_code" not in grant_types:
+        raise ClientRegistrationError(
+            "citizen scopes (openid, profile, ...) need the authorization_code grant"
+        )
+    if "refresh_token" in grant_types and "authorization_code" not in grant_types:
+        raise ClientRegistrationError("the refresh_token grant needs the authorization_code grant")
+    if OFFLINE_ACCESS_SCOPE in scopes and "refresh_token" not in grant_types:
+        raise ClientRegistrationError(f"{OFFLINE_ACCESS_SCOPE} needs the refresh_token grant")
+    machine_scopes = [scope for scope in scopes if scope in MACHINE_SCOPES]
+    if machine_scopes and "client_credentials" not in grant_types:
+        raise ClientRegistrationError(
+            f"machine scope(s) {', '.join(machine_scopes)} need the client_credentials grant"
+        )
+    if "client_credentials" in grant_types:
+        if method == "none":
+            raise ClientRegistrationError(
+                "the client_credentials grant is for confidential clients (not auth method none)"
+            )
+        if not machine_scopes:
+            raise ClientRegistrationError(
+                f"the client_credentials grant needs a machine scope ({', '.join(MACHINE_SCOPES)})"
+            )
 
 
 def check_redirect_uri(uri: str) -> None:
@@ -174,7 +218,11 @@ def check_jwks(jwks: Any) -> dict[str, Any]:
     return {"keys": [dict(jwk) for jwk in jwks["keys"]]}
 
 
-def _sector_identifier(explicit: str | None, redirect_uris: tuple[str, ...]) -> str:
+def _sector_identifier(
+    explicit: str | None, redirect_uris: tuple[str, ...], grant_types: tuple[str, ...]
+) -> str | None:
+    if explicit is None and "authorization_code" not in grant_types:
+        return None  # no citizen logins, so no pairwise subjects to compute
     if explicit is not None:
         if not _SECTOR.fullmatch(explicit):
             raise ClientRegistrationError(

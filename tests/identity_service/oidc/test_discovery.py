@@ -7,7 +7,7 @@ import pytest
 from fastapi import FastAPI
 
 from identity_service.oidc.claims import SCOPE_CLAIMS
-from identity_service.oidc.metadata import PROVIDER_METADATA
+from identity_service.oidc.metadata import MACHINE_SCOPES, PROVIDER_METADATA
 from tests.identity_service.oidc.support import ISSUER, PUBLIC_SERVICES, Portal
 
 pytestmark = pytest.mark.anyio
@@ -49,7 +49,7 @@ async def test_document_states_the_security_profile(http: httpx.AsyncClient) -> 
 
 async def test_scopes_and_claims_match_what_userinfo_can_release(http: httpx.AsyncClient) -> None:
     document = (await http.get("/.well-known/openid-configuration")).json()
-    assert document["scopes_supported"] == list(SCOPE_CLAIMS)
+    assert document["scopes_supported"] == [*SCOPE_CLAIMS, *MACHINE_SCOPES]
     for claims in SCOPE_CLAIMS.values():
         assert set(claims) <= set(document["claims_supported"])
 
