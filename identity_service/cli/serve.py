@@ -4,11 +4,15 @@ uvicorn builds the app in each worker through the factory
 ``identity_service.app:app_from_environment``. Before that, the command checks what would
 otherwise fail in every worker with a traceback: several workers need a shared state
 store (Redis), and the population database must exist.
+
+Logs are JSON lines on stderr with the request id (``identity_service.json_logging``),
+uvicorn's own and access logs included. The configuration is handed to uvicorn as a
+``dictConfig`` so that every worker process applies it, not only the supervisor.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 import typer
@@ -21,6 +25,24 @@ from population_db.registry import PopulationRegistry
 APP_FACTORY = "identity_service.app:app_from_environment"
 _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+JSON_LOG_CONFIG: dict[str, Any] = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"json": {"()": "identity_service.json_logging.JsonFormatter"}},
+    "handlers": {
+        "stderr": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "stream": "ext://sys.stderr",
+        }
+    },
+    "root": {"handlers": ["stderr"], "level": "INFO"},
+    # uvicorn's loggers hand their records to the root handler (no plain-text handlers).
+    "loggers": {
+        name: {"handlers": [], "propagate": True}
+        for name in ("uvicorn", "uvicorn.error", "uvicorn.access")
+    },
+}
 
 
 def serve(
@@ -63,4 +85,5 @@ def serve(
         workers=workers,
         proxy_headers=True,
         log_level="info",
+        log_config=JSON_LOG_CONFIG,
     )
