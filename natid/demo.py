@@ -8,21 +8,29 @@ the IdP until Ctrl-C.
 
 from __future__ import annotations
 
+import signal
 from typing import Annotated
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 import typer
-import uvicorn
 from rich.console import Console
 from rich.table import Table
 
 from identity_service.accounts.models import DemoCredential
-from identity_service.app import build_services, create_app
+from identity_service.app import build_services
 from identity_service.config import IdentitySettings
+from natid.processes import LaunchError, Service, start_all, stop_all, wait_any
 from population_db import cli as population_cli
 from population_db import db
 from population_db.registry import CitizenRecord, PopulationRegistry
+from portals.cli import default_port
+
+PORTALS = (
+    ("public-services", "Public-service portal"),
+    ("bank", "Bank"),
+    ("clinic", "Clinic"),
+)
 
 SAMPLE_CITIZENS = 5
 
@@ -57,9 +65,47 @@ def demo(
         services.identity_engine.dispose()
     _print_how_to_log_in(console, settings, credentials)
     if serve:
-        host, port = _issuer_host_port(settings.issuer)
-        console.print(f"\nServing the IdP on {settings.issuer} — Ctrl-C stops it.\n")
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+        _run_services(console, settings)
+
+
+def _run_services(console: Console, settings: IdentitySettings) -> None:
+    """The IdP and the three portals as child processes until Ctrl-C or one of them stops."""
+    host, port = _issuer_host_port(settings.issuer)
+    issuer = settings.issuer.rstrip("/")
+    services = [
+        Service("IdP", port, ["serve", "--host", host, "--port", str(port)],
+                f"{issuer}/.well-known/openid-configuration"),
+    ]  # fmt: skip
+    portal_data = str(settings.data_dir / "portals")
+    for name, title in PORTALS:
+        portal_port = default_port(name)
+        arguments = ["portals", "serve", name, "--issuer", issuer, "--data-dir", portal_data,
+                     "--log-level", "warning"]  # fmt: skip
+        services.append(Service(title, portal_port, arguments, f"http://{host}:{portal_port}/"))
+    try:
+        start_all(services, host)
+    except LaunchError as error:
+        console.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(code=1) from None
+    console.print("\n[bold]Running[/bold] (Ctrl-C stops everything):")
+    for service in services:
+        console.print(f"  {service.name:<24} {service.ready_url.rsplit('/.well-known', 1)[0]}")
+    console.print(
+        "\nTry it: at the public-service portal, log in as 001185999001 (password, then the "
+        "TOTP code when you apply for a criminal-record certificate); then open the bank: "
+        "single sign-on, no password. 079092999004 (level 1) can browse, but the bank "
+        "requires level 2.\n"
+    )
+    # `kill` or a closing terminal must stop the children too, not orphan them
+    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    try:
+        stopped = wait_any(services)
+        console.print(f"[red]{stopped.name} stopped; stopping the others.[/red]")
+        stop_all(services)
+        raise typer.Exit(code=1)
+    except KeyboardInterrupt:
+        stop_all(services)
+        console.print("Stopped.")
 
 
 def _ensure_population(console: Console, url: str, citizens: int, seed: int) -> None:
@@ -158,6 +204,10 @@ def _print_how_to_log_in(
         "  Register your own portal: natid clients add --name NAME --redirect-uri URI "
         '--scopes "openid profile" --json'
     )
+
+
+def _raise_keyboard_interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _issuer_host_port(issuer: str) -> tuple[str, int]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 
 import pytest
@@ -36,3 +37,17 @@ def test_demo_seeds_once_and_prints_credentials(demo_environment: Path) -> None:
     assert second.exit_code == 0, second.output
     assert "already seeded" in second.output
     assert "3,000 citizens" in second.output  # the existing population is kept
+
+
+def test_demo_reports_a_taken_port_before_starting_anything(
+    demo_environment: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket.socket() as occupied:
+        occupied.bind(("127.0.0.1", 0))
+        occupied.listen()
+        port = occupied.getsockname()[1]
+        monkeypatch.setenv("NATID_ISSUER", f"http://127.0.0.1:{port}")
+        result = CliRunner().invoke(build_app(), ["demo", "--citizens", "3000"])
+    assert result.exit_code == 1
+    assert f"IdP (127.0.0.1:{port})" in result.output
+    assert "port already in use" in result.output
