@@ -46,6 +46,12 @@ class IdentitySettings(BaseSettings):
     refresh_token_ttl: int = 30 * 24 * 3600
     sso_session_ttl: int = 8 * 3600
 
+    # e-KYC verify API, per relying party: a burst limit per wall-clock second and a quota
+    # per day (Vietnam time). High by default so that load tests measure the service,
+    # not the limiter; lower them for a real deployment.
+    kyc_requests_per_second: int = 1000
+    kyc_daily_quota: int = 1_000_000
+
     def identity_database_url(self) -> str:
         """The configured URL, else ``identity.db`` in the data directory."""
         if self.identity_db_url:

@@ -15,6 +15,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse
 
+from identity_service import activity
 from identity_service.accounts.errors import AuthenticationError, LoginFailedError
 from identity_service.api.deps import IdentityServices, ServicesDep, client_ip
 from identity_service.api.pages import error_page, render
@@ -69,11 +70,21 @@ def submit_login(
         return interaction
     if interaction.step is not Step.LOGIN:
         return RedirectResponse(interaction_path(interaction.id), status_code=303)
+    ip = client_ip(request)
     try:
         if len(password) > MAX_PASSWORD_LENGTH:
             raise LoginFailedError()
-        account = services.accounts.authenticate(personal_id_number, password, client_ip(request))
+        account = services.accounts.authenticate(personal_id_number, password, ip)
     except AuthenticationError as error:
+        activity.login_failed(
+            services.audit_writer,
+            services.metrics,
+            error,
+            typed_id_number=personal_id_number,
+            client_id=interaction.request.client_id,
+            factor=activity.PASSWORD,
+            client_ip=ip,
+        )
         return _failed(request, services, interaction, error)
     has_second_factor = account.second_factor_required and account.second_factor_available
     try:
@@ -85,6 +96,15 @@ def submit_login(
         )
     except InteractionError as error:
         return _refusal(request, error, interaction.locale)
+    if result.session_cookie is not None:  # else the second factor comes next
+        activity.login_succeeded(
+            services.audit_writer,
+            services.metrics,
+            personal_id_number=account.personal_id_number,
+            client_id=interaction.request.client_id,
+            level=LOWEST_LEVEL,
+            client_ip=ip,
+        )
     return flow_response(result, services)
 
 
@@ -101,11 +121,21 @@ def submit_second_factor(
         return interaction
     if interaction.step is not Step.SECOND_FACTOR or interaction.subject is None:
         return RedirectResponse(interaction_path(interaction.id), status_code=303)
+    ip = client_ip(request)
+    step_up = not interaction.password_verified
     try:
-        services.accounts.verify_totp(
-            interaction.subject, "".join(code.split())[:16], client_ip(request)
-        )
+        services.accounts.verify_totp(interaction.subject, "".join(code.split())[:16], ip)
     except AuthenticationError as error:
+        activity.login_failed(
+            services.audit_writer,
+            services.metrics,
+            error,
+            typed_id_number=interaction.subject,
+            client_id=interaction.request.client_id,
+            factor=activity.TOTP,
+            client_ip=ip,
+            step_up=step_up,
+        )
         return _failed(request, services, interaction, error)
     current_cookie = request.cookies.get(SESSION_COOKIE)
     try:
@@ -116,6 +146,16 @@ def submit_second_factor(
         )
     except InteractionError as error:
         return _refusal(request, error, interaction.locale)
+    if result.session_cookie is not None:  # else the session ended: a full login follows
+        record = activity.stepped_up if step_up else activity.login_succeeded
+        record(
+            services.audit_writer,
+            services.metrics,
+            personal_id_number=interaction.subject,
+            client_id=interaction.request.client_id,
+            level=HIGHEST_LEVEL,
+            client_ip=ip,
+        )
     return flow_response(result, services)
 
 
@@ -139,6 +179,13 @@ def submit_consent(
             result = services.flow.consent_refused(interaction)
     except InteractionError as error:
         return _refusal(request, error, interaction.locale)
+    if decision == "approve" and interaction.authentication is not None:
+        activity.consent_granted(
+            services.audit_writer,
+            personal_id_number=interaction.authentication.personal_id_number,
+            client_id=interaction.request.client_id,
+            scopes=interaction.request.scopes,
+        )
     return flow_response(result, services)
 
 

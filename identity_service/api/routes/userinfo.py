@@ -3,7 +3,9 @@
 The token must be one of ours (signature, ``typ: at+jwt``, issuer, audience, lifetime)
 and still on record (not revoked, e.g. by a replayed code). Claims follow the token's
 granted scopes; ``sub`` is the same pairwise value as in the ID token. The token is
-accepted only in the ``Authorization: Bearer`` header (RFC 6750 §2.1).
+accepted only in the ``Authorization: Bearer`` header (RFC 6750 §2.1). Every answer is a
+release of the citizen's data to the portal and is audited (``data.released``: the claim
+names, never their values) before it is sent.
 """
 
 from __future__ import annotations
@@ -11,15 +13,18 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from identity_service import activity
 from identity_service.api.deps import IdentityServices, ServicesDep
 from identity_service.api.errors import NO_STORE, bearer_error_response
 from identity_service.oidc.errors import InsufficientScopeError, InvalidTokenError
+from identity_service.oidc.levels import ACR_LEVEL1, ACR_LEVEL2
 from identity_service.oidc.metadata import USERINFO_PATH
 from identity_service.tokens import InvalidTokenError as TokenRejectedError
 
 router = APIRouter(tags=["userinfo"])
 
 MAX_TOKEN_LENGTH = 8192
+_LEVEL_BY_ACR = {ACR_LEVEL1: 1, ACR_LEVEL2: 2}
 
 
 @router.get(USERINFO_PATH, summary="Claims about the logged-in citizen")
@@ -56,4 +61,13 @@ def _userinfo(request: Request, services: IdentityServices) -> JSONResponse:
         "sub": claims["sub"],
         **services.claims.claims_for(record.personal_id_number, record.scopes),
     }
+    # Audited before it is sent: the citizen's history lists every release.
+    activity.data_released(
+        services.audit_writer,
+        personal_id_number=record.personal_id_number,
+        client_id=record.client_id,
+        claims=body,
+        level=_LEVEL_BY_ACR.get(claims.get("acr")),
+        channel="userinfo",
+    )
     return JSONResponse(body, headers=NO_STORE)
