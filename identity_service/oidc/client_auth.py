@@ -8,6 +8,11 @@ iss = sub = client_id, aud = the token endpoint or the issuer, exp within the ho
 for public clients, which must then prove possession with PKCE. A client must use the
 method it registered, and only one per request. Every failure is ``invalid_client``
 with one message, so the answer does not reveal which part was wrong.
+
+An assertion must be a canonical JWS compact serialisation (three base64url segments, no
+padding: RFC 7515 §2), so each assertion has exactly one spelling; its times (``exp``,
+``nbf``, ``iat``) must be finite numbers (RFC 7519 §2 NumericDate), and ``iat`` may not
+lie in the future.
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import math
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,6 +41,8 @@ CLOCK_SKEW_SECONDS = 30
 _FAILED = "client authentication failed"
 _KEY_TYPES_BY_ALGORITHM = {"ES256": "EC", "EdDSA": "OKP", "RS256": "RSA", "PS256": "RSA"}
 _REPLAY_PREFIX = "client-assertion:"
+# Base64url without padding in each of the three segments (PyJWT would also accept '=').
+_COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +117,8 @@ class ClientAuthenticator:
         if credentials.client_assertion_type != JWT_BEARER_ASSERTION_TYPE:
             raise InvalidRequestError(f"client_assertion_type must be {JWT_BEARER_ASSERTION_TYPE}")
         assertion = credentials.client_assertion or ""
+        if not _COMPACT_JWS.fullmatch(assertion):
+            raise InvalidClientError(_FAILED)
         try:
             header = jwt.get_unverified_header(assertion)
             unverified = jwt.decode(assertion, options={"verify_signature": False})
@@ -165,15 +176,16 @@ class ClientAuthenticator:
 
     def _check_lifetime(self, claims: dict[str, Any]) -> None:
         now = self._clock()
-        exp, nbf = claims["exp"], claims.get("nbf")
-        if not _is_number(exp) or exp <= now - CLOCK_SKEW_SECONDS:
+        exp, nbf, iat = claims["exp"], claims.get("nbf"), claims.get("iat")
+        if not _is_time(exp) or exp <= now - CLOCK_SKEW_SECONDS:
             raise InvalidClientError(_FAILED)
         # RFC 7523 §3: the server may reject assertions that live unreasonably long; the
         # replay cache only needs to remember a jti that long.
         if exp - now > MAX_ASSERTION_LIFETIME + CLOCK_SKEW_SECONDS:
             raise InvalidClientError(_FAILED)
-        if nbf is not None and (not _is_number(nbf) or nbf > now + CLOCK_SKEW_SECONDS):
-            raise InvalidClientError(_FAILED)
+        for moment in (nbf, iat):
+            if moment is not None and (not _is_time(moment) or moment > now + CLOCK_SKEW_SECONDS):
+                raise InvalidClientError(_FAILED)
 
     def _accept_once(self, client_id: str, claims: dict[str, Any]) -> None:
         jti_hash = hashlib.sha256(claims["jti"].encode("utf-8")).hexdigest()
@@ -182,8 +194,9 @@ class ClientAuthenticator:
             raise InvalidClientError(_FAILED)
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+def _is_time(value: Any) -> bool:
+    """A NumericDate: a finite number (JSON lets NaN and Infinity through)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _basic_credentials(authorization: str | None) -> tuple[str, str] | None:

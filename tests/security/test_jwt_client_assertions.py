@@ -1,0 +1,311 @@
+"""JWT attacks on ``private_key_jwt`` client authentication at the token endpoint (RFC 7523).
+
+The token requests carry a code that does not exist, so the two possible answers tell
+exactly how far the request got: 401 ``invalid_client`` — the assertion was refused;
+400 ``invalid_grant`` — the client was authenticated and only the code failed. The
+control (a correct assertion) gets the second answer; every attack must get the first.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+from cryptography.hazmat.primitives import serialization
+
+from identity_service.api.deps import IdentityServices
+from identity_service.jwk import public_jwk_members
+from tests.identity_service.oidc.support import ISSUER, PUBLIC_SERVICES, FakeClock
+from tests.security.adversary import (
+    INJECTED_KIDS,
+    KEY_CLIENT_KID,
+    TOKEN_ENDPOINT,
+    KeyClient,
+    assert_oauth_error,
+    attacker_key,
+    b64url,
+    compact,
+    hs256,
+    self_signed_certificate,
+    sign,
+)
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def portal(services: IdentityServices, clock: FakeClock) -> KeyClient:
+    return KeyClient(services, clock)
+
+
+async def present(http: httpx.AsyncClient, portal: KeyClient, assertion: str) -> httpx.Response:
+    return await http.post("/token", data=portal.token_request(assertion))
+
+
+def assert_authenticated(response: httpx.Response) -> None:
+    assert_oauth_error(response, 400, "invalid_grant")
+
+
+def assert_refused(response: httpx.Response) -> None:
+    assert_oauth_error(response, 401, "invalid_client")
+    assert response.headers["www-authenticate"].startswith("Basic")
+
+
+async def test_a_correct_assertion_authenticates(
+    http: httpx.AsyncClient, portal: KeyClient
+) -> None:
+    assert_authenticated(await present(http, portal, portal.assertion()))
+
+
+async def test_an_assertion_works_once(http: httpx.AsyncClient, portal: KeyClient) -> None:
+    assertion = portal.assertion()
+    assert_authenticated(await present(http, portal, assertion))
+    assert_refused(await present(http, portal, assertion))
+
+
+@pytest.mark.parametrize("alg", ["none", "None", "NONE", ""])
+@pytest.mark.parametrize("keep_signature", [False, True])
+async def test_alg_none_is_refused(
+    http: httpx.AsyncClient, portal: KeyClient, alg: str, keep_signature: bool
+) -> None:
+    _header, payload, signature = portal.assertion().split(".")
+    header = b64url({"alg": alg, "kid": KEY_CLIENT_KID})
+    assert_refused(
+        await present(http, portal, f"{header}.{payload}.{signature if keep_signature else ''}")
+    )
+
+
+def _client_public_key_forms(portal: KeyClient) -> dict[str, bytes]:
+    public_key = portal.key.public_key()
+    pem = public_key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return {
+        "pem": pem,
+        "pem without final newline": pem.rstrip(b"\n"),
+        "der": public_key.public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        ),
+        "jwk as registered": json.dumps(portal.public_jwk).encode(),
+        "jwk compact sorted": json.dumps(
+            portal.public_jwk, separators=(",", ":"), sort_keys=True
+        ).encode(),
+        "jwk members only": json.dumps(public_jwk_members(public_key)).encode(),
+    }
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        "pem",
+        "pem without final newline",
+        "der",
+        "jwk as registered",
+        "jwk compact sorted",
+        "jwk members only",
+    ],
+)
+async def test_hs256_signed_with_the_clients_public_key_is_refused(
+    http: httpx.AsyncClient, portal: KeyClient, form: str
+) -> None:
+    secret = _client_public_key_forms(portal)[form]
+    token = hs256({"kid": KEY_CLIENT_KID, "typ": "JWT"}, portal.claims(), secret)
+    assert_refused(await present(http, portal, token))
+
+
+@pytest.mark.parametrize("kid", INJECTED_KIDS, ids=range(len(INJECTED_KIDS)))
+async def test_unknown_and_injected_kids_are_refused(
+    http: httpx.AsyncClient, portal: KeyClient, kid: Any
+) -> None:
+    # Signed with an attacker's key: the kid must not lead to any key that verifies it.
+    assert_refused(
+        await present(http, portal, portal.assertion(key=attacker_key(), header={"kid": kid}))
+    )
+
+
+async def test_a_kid_naming_none_of_the_clients_keys_is_refused_even_when_signed_right(
+    http: httpx.AsyncClient, portal: KeyClient
+) -> None:
+    assert_refused(await present(http, portal, portal.assertion(header={"kid": "other-key"})))
+
+
+@pytest.mark.parametrize(
+    "injection",
+    ["embedded jwk", "embedded jwk, no kid", "jku", "jku, no kid", "x5u", "x5c", "x5c, no kid"],
+)
+async def test_keys_named_by_the_assertion_itself_are_never_trusted(
+    http: httpx.AsyncClient, portal: KeyClient, injection: str
+) -> None:
+    key = attacker_key()
+    header: dict[str, Any] = {"kid": None if injection.endswith("no kid") else KEY_CLIENT_KID}
+    if injection.startswith("embedded jwk"):
+        header["jwk"] = public_jwk_members(key.public_key())
+    elif injection.startswith("jku"):
+        header["jku"] = "https://evil.example.com/jwks.json"
+    elif injection == "x5u":
+        header["x5u"] = "https://evil.example.com/cert.pem"
+    else:
+        header["x5c"] = [self_signed_certificate(key)]
+    assert_refused(await present(http, portal, portal.assertion(key=key, header=header)))
+
+
+def _claim_changes(clock: FakeClock) -> dict[str, dict[str, Any]]:
+    now = int(clock())
+    return {
+        "expired": {"iat": now - 400, "exp": now - 300},
+        "expiry not a number": {"exp": str(now + 60)},
+        "expiry NaN": {"exp": float("nan")},
+        "expiry infinite": {"exp": float("inf")},
+        "expiry is true": {"exp": True},
+        "lives a week": {"exp": now + 7 * 24 * 3600},
+        "not yet valid (nbf)": {"nbf": now + 600},
+        "nbf NaN": {"nbf": float("nan")},
+        "nbf not a number": {"nbf": "now"},
+        "issued in the future (iat)": {"iat": now + 600},
+        "iat NaN": {"iat": float("nan")},
+        "iat not a number": {"iat": "today"},
+        "no exp": {"exp": None},
+        "no jti": {"jti": None},
+        "jti not text": {"jti": ["a", "b"]},
+        "no sub": {"sub": None},
+        "sub of another client": {"sub": PUBLIC_SERVICES},
+        "audience of another provider": {"aud": "https://other-idp.example.com/token"},
+        "audience is userinfo": {"aud": f"{ISSUER}/userinfo"},
+        "audience with trailing slash": {"aud": TOKEN_ENDPOINT + "/"},
+        "audience list without us": {"aud": ["https://other-idp.example.com/token"]},
+        "no aud": {"aud": None},
+    }
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "expired",
+        "expiry not a number",
+        "expiry NaN",
+        "expiry infinite",
+        "expiry is true",
+        "lives a week",
+        "not yet valid (nbf)",
+        "nbf NaN",
+        "nbf not a number",
+        "issued in the future (iat)",
+        "iat NaN",
+        "iat not a number",
+        "no exp",
+        "no jti",
+        "jti not text",
+        "no sub",
+        "sub of another client",
+        "audience of another provider",
+        "audience is userinfo",
+        "audience with trailing slash",
+        "audience list without us",
+        "no aud",
+    ],
+)
+async def test_wrong_claims_are_refused_even_when_signed_by_the_client(
+    http: httpx.AsyncClient, portal: KeyClient, clock: FakeClock, case: str
+) -> None:
+    changes = _claim_changes(clock)[case]
+    assert_refused(await present(http, portal, portal.assertion(**changes)))
+
+
+async def test_an_assertion_naming_another_client_is_refused(
+    http: httpx.AsyncClient, services: IdentityServices, clock: FakeClock
+) -> None:
+    """Client A's key cannot authenticate client B, and the form's client_id must match."""
+    first, second = KeyClient(services, clock), KeyClient(services, clock)
+    as_second = sign(
+        {"alg": "ES256", "kid": KEY_CLIENT_KID},
+        second.claims(),
+        first.key,  # same kid, wrong client's key
+    )
+    assert_refused(await present(http, second, as_second))
+    mismatched = first.token_request(first.assertion(), client_id=second.client_id)
+    assert_refused(await http.post("/token", data=mismatched))
+
+
+async def test_tokens_the_provider_issued_are_not_client_assertions(
+    http: httpx.AsyncClient, services: IdentityServices, portal: KeyClient, clock: FakeClock
+) -> None:
+    id_token = services.tokens.id_token(
+        client_id=portal.client_id, subject=portal.client_id, alg="ES256", ttl=60, auth_time=clock()
+    )
+    access_token = services.tokens.access_token(
+        client_id=portal.client_id, subject=portal.client_id, scope="openid", ttl=60
+    )
+    for token in (id_token, access_token):
+        assert_refused(await present(http, portal, token))
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        "padding ==",
+        "padding =",
+        "one character short",
+        "trailing A",
+        "trailing AAAA",
+        "fourth segment",
+        "standard base64 alphabet",
+        "whitespace inside",
+    ],
+)
+async def test_truncated_and_re_encoded_assertions_are_refused(
+    http: httpx.AsyncClient, portal: KeyClient, variant: str
+) -> None:
+    good = portal.assertion()
+    header, payload, signature = good.split(".")
+    standard = signature.replace("-", "+").replace("_", "/")
+    if standard == signature:
+        standard = signature[:-1] + "+"
+    tokens = {
+        "padding ==": f"{good}==",
+        "padding =": f"{good}=",
+        "one character short": good[:-1],
+        "trailing A": good + "A",
+        "trailing AAAA": good + "AAAA",
+        "fourth segment": f"{good}.{signature}",
+        "standard base64 alphabet": f"{header}.{payload}.{standard}",
+        "whitespace inside": f"{header}.{payload}.{signature[:20]} {signature[20:]}",
+    }
+    assert_refused(await present(http, portal, tokens[variant]))
+    # The untouched assertion still works: only the re-encoding was refused.
+    assert_authenticated(await present(http, portal, good))
+
+
+@pytest.mark.parametrize(
+    "assertion",
+    [
+        "",
+        "not-a-jwt",
+        "..",
+        "a.b.c.d.e",
+        compact({"alg": "ES256"}, {}),
+        b64url([1]) + "." + b64url({}) + ".",
+        b64url({"alg": "ES256"}) + "." + b64url("[1, 2]") + ".",
+        "x" * 20_000,
+    ],
+)
+async def test_malformed_assertions_are_refused(
+    http: httpx.AsyncClient, portal: KeyClient, assertion: str
+) -> None:
+    response = await present(http, portal, assertion)
+    if assertion == "":
+        # An empty parameter counts as omitted: then no authentication was presented.
+        assert_oauth_error(response, 401, "invalid_client")
+    else:
+        assert_refused(response)
+
+
+async def test_the_assertion_type_must_be_jwt_bearer(
+    http: httpx.AsyncClient, portal: KeyClient
+) -> None:
+    request = portal.token_request(
+        portal.assertion(),
+        client_assertion_type="urn:ietf:params:oauth:client-assertion-type:saml2-bearer",
+    )
+    assert_oauth_error(await http.post("/token", data=request), 400, "invalid_request")
