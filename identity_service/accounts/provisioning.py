@@ -8,6 +8,8 @@ reused from an earlier run when it still verifies at the current parameters). Th
 acceptable only because these rows are marked ``load_test=True``: logins still pay a full
 argon2 verify each, so a load test measures the real cost; only the set-up is cheap.
 
+``write_credentials_file`` writes the JSON list Locust reads.
+
 Rows are inserted with one ``executemany`` per chunk, skipping conflicts, so the call is
 idempotent (a second run with the same count writes nothing) and safe next to live
 registrations. Citizens who already have a real account are passed over: their password
@@ -18,9 +20,11 @@ to active, level 1, load-test password.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy import Engine
@@ -108,6 +112,18 @@ def provision_load_test_accounts(
         )
     credentials = [LoadTestCredential(number, password) for number in chosen]
     return ProvisionResult(credentials, created, time.perf_counter() - started)
+
+
+def write_credentials_file(path: Path, credentials: Iterable[LoadTestCredential]) -> None:
+    """The JSON list of ``{personal_id_number, password}`` Locust reads, readable by the
+    owner only, replacing any old file atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.unlink(missing_ok=True)
+    with temporary.open("x", encoding="utf-8") as handle:
+        temporary.chmod(0o600)
+        json.dump([credential.as_json() for credential in credentials], handle)
+    temporary.replace(path)
 
 
 def _shared_hash(engine: Engine, passwords: PasswordHashing, typed: str) -> str:

@@ -29,6 +29,7 @@ from identity_service.accounts.passwords import PasswordHashing
 from identity_service.accounts.provisioning import (
     ProvisioningError,
     provision_load_test_accounts,
+    write_credentials_file,
 )
 from identity_service.config import IdentitySettings
 from identity_service.db import (
@@ -208,7 +209,7 @@ def provision(
         result = provision_load_test_accounts(
             engine, registry, PasswordHashing.from_settings(settings), count
         )
-        write_credentials(target, [credential.as_json() for credential in result.credentials])
+        write_credentials_file(target, result.credentials)
     except _FAILURES as error:
         typer.echo(f"error: {_one_line(error)}", err=True)
         raise typer.Exit(code=1) from None
@@ -222,14 +223,3 @@ def provision(
         f"{result.seconds:.2f} s ({result.accounts_per_second:,.0f} accounts/s); "
         f"credentials in {target}"
     )
-
-
-def write_credentials(path: Path, rows: list[dict[str, str]]) -> None:
-    """Write ``rows`` as JSON, readable by the owner only, replacing the file atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.unlink(missing_ok=True)
-    with temporary.open("x", encoding="utf-8") as handle:
-        temporary.chmod(0o600)
-        json.dump(rows, handle, ensure_ascii=False)
-    temporary.replace(path)

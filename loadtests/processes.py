@@ -1,0 +1,166 @@
+"""The processes of a load test: the IdP under test, and CPU accounting of process trees.
+
+``IdpServer`` runs ``natid serve`` on a free loopback port in a session of its own (so
+it and its uvicorn workers stop together), waits until the discovery document answers,
+and stops it with SIGINT (uvicorn's graceful shutdown), then SIGKILL if it lingers.
+
+``tree_cpu_seconds`` reads user + system CPU time of a process and all its descendants
+from ``/proc/<pid>/stat`` (Linux), including children already reaped (``cutime``,
+``cstime``), so the difference between two readings is the tree's CPU over that time.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from contextlib import suppress
+from pathlib import Path
+
+import httpx
+
+READY_PATH = "/.well-known/openid-configuration"
+STOP_GRACE_SECONDS = 10.0
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+class ServerStartError(Exception):
+    """The IdP did not come up; the message quotes the end of its log."""
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nobody listens on right now (the OS picks it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+def natid_command() -> list[str]:
+    """How to run ``natid`` with this interpreter's environment."""
+    script = Path(sys.executable).with_name("natid")
+    if script.exists():
+        return [str(script)]
+    found = shutil.which("natid")
+    if found:
+        return [found]
+    return [sys.executable, "-c", "from natid.cli import main; main()"]
+
+
+class IdpServer:
+    def __init__(
+        self, *, port: int, workers: int, environment: Mapping[str, str], log_path: Path
+    ) -> None:
+        self.port = port
+        self.workers = workers
+        self.url = f"http://127.0.0.1:{port}"
+        self._environment = dict(environment)
+        self._log_path = log_path
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int:
+        if self._process is None:
+            raise RuntimeError("the server is not running")
+        return self._process.pid
+
+    def start(self, timeout: float = 60.0) -> None:
+        command = [
+            *natid_command(),
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--workers",
+            str(self.workers),
+        ]
+        self._log_path.parent.mkdir(parents=True, exist_ok=True)
+        with self._log_path.open("wb") as log:
+            self._process = subprocess.Popen(
+                command,
+                env=self._environment,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        self._wait_ready(timeout)
+
+    def _wait_ready(self, timeout: float) -> None:
+        assert self._process is not None
+        deadline = time.monotonic() + timeout
+        with httpx.Client(timeout=2.0) as client:
+            while time.monotonic() < deadline:
+                if self._process.poll() is not None:
+                    raise ServerStartError(
+                        f"natid serve exited with status {self._process.returncode}: "
+                        f"{self.log_tail()}"
+                    )
+                try:
+                    if client.get(self.url + READY_PATH).status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass
+                time.sleep(0.1)
+        self.stop()
+        raise ServerStartError(f"natid serve did not answer within {timeout:.0f} s")
+
+    def log_tail(self, lines: int = 5) -> str:
+        try:
+            text = self._log_path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return "(no log)"
+        return " | ".join(text.strip().splitlines()[-lines:])
+
+    def stop(self) -> None:
+        process = self._process
+        if process is None or process.poll() is not None:
+            return
+        # Our own session: the group id is the server's pid; this reaches its workers.
+        with suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGINT)
+        try:
+            process.wait(STOP_GRACE_SECONDS)
+        except subprocess.TimeoutExpired:
+            with suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) used so far by ``pid`` and its descendants."""
+    stats = _all_process_stats()
+    children: dict[int, list[int]] = {}
+    for child, (parent, _ticks) in stats.items():
+        children.setdefault(parent, []).append(child)
+    total, pending = 0, [pid]
+    while pending:
+        current = pending.pop()
+        if current in stats:
+            total += stats[current][1]
+        pending.extend(children.get(current, []))
+    return total / _CLOCK_TICKS
+
+
+def _all_process_stats() -> dict[int, tuple[int, int]]:
+    """pid → (parent pid, CPU ticks incl. reaped children) for every visible process."""
+    stats: dict[int, tuple[int, int]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", encoding="ascii", errors="replace") as handle:
+                text = handle.read()
+        except OSError:
+            continue  # the process ended while we looked
+        # The command name (field 2) may contain spaces and parentheses: split after it.
+        fields = text[text.rindex(")") + 2 :].split()
+        parent = int(fields[1])
+        utime, stime, cutime, cstime = (int(value) for value in fields[11:15])
+        stats[int(entry.name)] = (parent, utime + stime + cutime + cstime)
+    return stats

@@ -1,0 +1,272 @@
+"""The load-test report: Locust's CSV statistics turned into ``summary.json`` and
+``summary.md``, with the server's CPU seconds per operation.
+
+Three kinds of rows come out of Locust (see ``loadtests.scenarios.common``): HTTP *steps*
+(one per request name), *flows* (one whole login, e-KYC check, ...) and *portal-side*
+work (ID-token verification in the portal). Requests per second and percentiles are
+Locust's (its percentiles are rounded: to 10 ms above 100 ms, to 100 ms above 1 s).
+
+Server CPU per operation is the server processes' CPU time during the run divided by
+the operations completed: per successful flow and per successful HTTP request. Unlike
+requests/s it does not move when the machine is shared with other work. When the run
+measured password logins only, it is also set against one argon2id verify at the
+server's parameters: the part of a login that is not the password hash is overhead.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+FLOW_TYPE = "flow"
+LOCAL_TYPE = "portal-side"
+PERCENTILES = ("50%", "95%", "99%")
+LOGIN_FLOW = "citizen login"
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One line of Locust's ``_stats.csv``."""
+
+    kind: str  # "step", "flow" or "portal-side"
+    method: str
+    name: str
+    requests: int
+    failures: int
+    requests_per_second: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    max_ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class CpuUsage:
+    server_seconds: float
+    load_generator_seconds: float
+    wall_seconds: float
+
+
+@dataclass
+class Summary:
+    settings: dict[str, Any]
+    steps: list[Row]
+    flows: list[Row]
+    portal_side: list[Row]
+    failures: list[dict[str, Any]]
+    cpu: CpuUsage
+    argon2_verify_ms: float | None = None
+    threshold_misses: list[str] = field(default_factory=list)
+
+    @property
+    def total_failures(self) -> int:
+        return sum(row.failures for row in (*self.steps, *self.flows, *self.portal_side))
+
+    @property
+    def successful_requests(self) -> int:
+        return sum(row.requests - row.failures for row in self.steps)
+
+    @property
+    def successful_flows(self) -> int:
+        return sum(row.requests - row.failures for row in self.flows)
+
+    def cpu_per_operation(self) -> dict[str, float | None]:
+        """Server CPU milliseconds per successful flow, per request, per login (if only
+        logins ran) and that as a multiple of one argon2id verify."""
+        cpu_ms = self.cpu.server_seconds * 1000
+        per_flow = cpu_ms / self.successful_flows if self.successful_flows else None
+        per_request = cpu_ms / self.successful_requests if self.successful_requests else None
+        only_logins = [row.name for row in self.flows] == [LOGIN_FLOW]
+        per_login = per_flow if only_logins else None
+        ratio = (
+            per_login / self.argon2_verify_ms
+            if per_login is not None and self.argon2_verify_ms
+            else None
+        )
+        return {
+            "server_cpu_ms_per_flow": per_flow,
+            "server_cpu_ms_per_request": per_request,
+            "server_cpu_ms_per_login": per_login,
+            "login_cpu_vs_argon2_verify": ratio,
+        }
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "settings": self.settings,
+            "passed": self.passed,
+            "total_failures": self.total_failures,
+            "threshold_misses": self.threshold_misses,
+            "successful_flows": self.successful_flows,
+            "successful_requests": self.successful_requests,
+            "cpu": asdict(self.cpu),
+            "argon2id_verify_ms": self.argon2_verify_ms,
+            **self.cpu_per_operation(),
+            "flows": [asdict(row) for row in self.flows],
+            "steps": [asdict(row) for row in self.steps],
+            "portal_side": [asdict(row) for row in self.portal_side],
+            "failures": self.failures,
+        }
+
+    @property
+    def passed(self) -> bool:
+        return self.total_failures == 0 and not self.threshold_misses
+
+
+def read_stats(path: Path) -> tuple[list[Row], list[Row], list[Row]]:
+    """Steps, flows and portal-side rows of a ``_stats.csv`` (the aggregate row left out)."""
+    steps: list[Row] = []
+    flows: list[Row] = []
+    local: list[Row] = []
+    with path.open(encoding="utf-8", newline="") as handle:
+        for line in csv.DictReader(handle):
+            if line["Name"] == "Aggregated" and not line["Type"]:
+                continue
+            kind = {FLOW_TYPE: "flow", LOCAL_TYPE: "portal-side"}.get(line["Type"], "step")
+            row = Row(
+                kind=kind,
+                method="" if kind != "step" else line["Type"],
+                name=line["Name"],
+                requests=int(line["Request Count"]),
+                failures=int(line["Failure Count"]),
+                requests_per_second=float(line["Requests/s"]),
+                p50_ms=_number(line["50%"]),
+                p95_ms=_number(line["95%"]),
+                p99_ms=_number(line["99%"]),
+                max_ms=_number(line["Max Response Time"]),
+            )
+            {"step": steps, "flow": flows, "portal-side": local}[kind].append(row)
+    return steps, flows, local
+
+
+def read_failures(path: Path) -> list[dict[str, Any]]:
+    """Locust's ``_failures.csv``: what failed, how often (messages carry no secrets)."""
+    if not path.exists():
+        return []
+    with path.open(encoding="utf-8", newline="") as handle:
+        return [
+            {
+                "method": line["Method"],
+                "name": line["Name"],
+                "error": line["Error"],
+                "occurrences": int(line["Occurrences"]),
+            }
+            for line in csv.DictReader(handle)
+        ]
+
+
+def build_summary(
+    csv_prefix: Path,
+    *,
+    settings: dict[str, Any],
+    cpu: CpuUsage,
+    argon2_verify_ms: float | None,
+    fail_p95_ms: float | None,
+) -> Summary:
+    steps, flows, local = read_stats(Path(f"{csv_prefix}_stats.csv"))
+    summary = Summary(
+        settings=settings,
+        steps=steps,
+        flows=flows,
+        portal_side=local,
+        failures=read_failures(Path(f"{csv_prefix}_failures.csv")),
+        cpu=cpu,
+        argon2_verify_ms=argon2_verify_ms,
+    )
+    if fail_p95_ms is not None:
+        summary.threshold_misses = [
+            f"{row.method} {row.name}: p95 {row.p95_ms:g} ms > {fail_p95_ms:g} ms"
+            for row in steps
+            if row.p95_ms > fail_p95_ms
+        ]
+    if not steps:
+        summary.threshold_misses.append("no request was made")
+    return summary
+
+
+def write_summary(summary: Summary, directory: Path) -> tuple[Path, Path]:
+    json_path = directory / "summary.json"
+    markdown_path = directory / "summary.md"
+    json_path.write_text(json.dumps(summary.as_json(), indent=2) + "\n", encoding="utf-8")
+    markdown_path.write_text(render_markdown(summary), encoding="utf-8")
+    return json_path, markdown_path
+
+
+def render_markdown(summary: Summary) -> str:
+    settings = summary.settings
+    per_operation = summary.cpu_per_operation()
+    lines = [
+        "# natid load test",
+        "",
+        f"**{'PASSED' if summary.passed else 'FAILED'}** — "
+        f"{summary.successful_flows:,} flows and {summary.successful_requests:,} requests "
+        f"completed, {summary.total_failures:,} failures.",
+        "",
+        " · ".join(f"{name}: {value}" for name, value in settings.items()),
+        "",
+        "## Server CPU per operation",
+        "",
+        f"- server CPU: {summary.cpu.server_seconds:.2f} s over {summary.cpu.wall_seconds:.1f} s "
+        f"(load generator: {summary.cpu.load_generator_seconds:.2f} s)",
+        f"- per flow: {_ms(per_operation['server_cpu_ms_per_flow'])}",
+        f"- per HTTP request: {_ms(per_operation['server_cpu_ms_per_request'])}",
+    ]
+    if per_operation["server_cpu_ms_per_login"] is not None:
+        lines.append(f"- per password login: {_ms(per_operation['server_cpu_ms_per_login'])}")
+    if summary.argon2_verify_ms is not None:
+        lines.append(f"- one argon2id verify (reference): {_ms(summary.argon2_verify_ms)}")
+    if per_operation["login_cpu_vs_argon2_verify"] is not None:
+        ratio = per_operation["login_cpu_vs_argon2_verify"]
+        lines.append(f"- login / argon2id verify: **{ratio:.2f} ×**")
+    lines += [
+        "",
+        "## Flows",
+        "",
+        *_table(summary.flows),
+        "",
+        "## Steps",
+        "",
+        *_table(summary.steps),
+    ]
+    if summary.portal_side:
+        lines += ["", "## Portal side", "", *_table(summary.portal_side)]
+    if summary.threshold_misses:
+        lines += ["", "## Thresholds missed", ""]
+        lines += [f"- {miss}" for miss in summary.threshold_misses]
+    if summary.failures:
+        lines += ["", "## Failures", "", "| step | error | count |", "|---|---|---:|"]
+        lines += [
+            f"| {f['method']} {f['name']} | {_cell(f['error'])} | {f['occurrences']} |"
+            for f in summary.failures
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _table(rows: list[Row]) -> list[str]:
+    header = [
+        "| name | count | failures | req/s | p50 ms | p95 ms | p99 ms | max ms |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    return header + [
+        f"| {(row.method + ' ') if row.method else ''}{row.name} | {row.requests:,} | "
+        f"{row.failures:,} | {row.requests_per_second:.1f} | {row.p50_ms:g} | "
+        f"{row.p95_ms:g} | {row.p99_ms:g} | {row.max_ms:.0f} |"
+        for row in rows
+    ]
+
+
+def _ms(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f} ms"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")[:200]
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:  # Locust writes "N/A" for a row without responses
+        return 0.0

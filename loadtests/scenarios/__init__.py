@@ -1,0 +1,1 @@
+"""Locust user classes, one module per group of flows (see ``loadtests.locustfile``)."""
