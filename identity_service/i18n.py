@@ -100,6 +100,29 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Hộ số {id}, {relation}, {count} thành viên",
         "en": "Household {id}, {relation}, {count} members",
     },
+    "logout.title": {"vi": "Đăng xuất", "en": "Log out"},
+    "logout.asked_by": {
+        "vi": "{client} yêu cầu đăng xuất bạn khỏi tài khoản định danh điện tử.",
+        "en": "{client} asks to log you out of your e-ID.",
+    },
+    "logout.question": {
+        "vi": "Bạn có muốn đăng xuất khỏi tài khoản định danh điện tử trên trình duyệt này "
+        "không? Bạn sẽ được đăng xuất khỏi mọi dịch vụ đã dùng phiên đăng nhập này.",
+        "en": "Do you want to log out of your e-ID in this browser? You will be logged out "
+        "of every service that used this login.",
+    },
+    "logout.submit": {"vi": "Đăng xuất", "en": "Log out"},
+    "logout.stay": {"vi": "Không, giữ đăng nhập", "en": "No, stay logged in"},
+    "logout.done": {
+        "vi": "Bạn đã đăng xuất khỏi tài khoản định danh điện tử.",
+        "en": "You have logged out of your e-ID.",
+    },
+    "logout.close": {"vi": "Bạn có thể đóng trang này.", "en": "You can close this page."},
+    "logout.kept": {"vi": "Bạn vẫn đang đăng nhập.", "en": "You are still logged in."},
+    "error.logout_expired": {
+        "vi": "Yêu cầu đăng xuất này đã hết hạn hoặc không dành cho phiên đăng nhập của bạn.",
+        "en": "This logout request has expired or is not for your login session.",
+    },
     "error.title": {"vi": "Không thể tiếp tục", "en": "Cannot continue"},
     "error.detail": {"vi": "Chi tiết kỹ thuật", "en": "Technical detail"},
     "error.back": {

@@ -40,6 +40,10 @@ class AccessTokenRecords:
             },
             ttl,
         )
+        # A revocation may have raced the issuance (a replayed code, a reused refresh
+        # token): revoke() marks first and then deletes, so one of the two sees the other.
+        if self.is_revoked(token.jti):
+            self._state.delete(_RECORD_PREFIX + token.jti)
 
     def lookup(self, jti: str) -> IssuedAccessToken | None:
         """The record of a live, unrevoked token, or None."""

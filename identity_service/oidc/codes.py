@@ -3,9 +3,10 @@
 A code is a random string handed to the client; the state store keeps what it stands for
 (``CodeGrant``) under a hash of it, with a TTL of ``authorization_code_ttl``. Redemption
 is an atomic take, so a code works once even across processes. After a redemption the
-store remembers, for as long as the tokens live, which access tokens the code produced:
-a second presentation of the code (RFC 6749 §4.1.2: "MUST deny ... SHOULD revoke all
-tokens previously issued based on that authorization code") finds and revokes them.
+store remembers, for as long as the tokens live, which access tokens (and which refresh
+token family) the code produced: a second presentation of the code (RFC 6749 §4.1.2:
+"MUST deny ... SHOULD revoke all tokens previously issued based on that authorization
+code") finds and revokes them.
 """
 
 from __future__ import annotations
@@ -20,6 +21,14 @@ from identity_service.state import StateStore
 _CODE_PREFIX = "code:"
 _REDEEMED_PREFIX = "code-redeemed:"
 _MAX_CODE_LENGTH = 128
+
+
+@dataclass(frozen=True, slots=True)
+class Redemption:
+    """What a redeemed code produced."""
+
+    access_token_ids: tuple[str, ...]
+    refresh_family: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,16 +70,29 @@ class AuthorizationCodes:
         data = self._state.take(_CODE_PREFIX + _digest(code))
         return None if data is None else CodeGrant.from_json(data)
 
-    def remember_redemption(self, code: str, access_token_ids: list[str], ttl: int) -> None:
-        """Record the access tokens a code produced, for revocation if it is replayed."""
-        self._state.put(_REDEEMED_PREFIX + _digest(code), {"jti": access_token_ids}, ttl)
+    def remember_redemption(
+        self,
+        code: str,
+        access_token_ids: list[str],
+        ttl: int,
+        *,
+        refresh_family: str | None = None,
+    ) -> None:
+        """Record the tokens a code produced, for revocation if it is replayed."""
+        self._state.put(
+            _REDEEMED_PREFIX + _digest(code),
+            {"jti": access_token_ids, "refresh_family": refresh_family},
+            ttl,
+        )
 
-    def redeemed_token_ids(self, code: str) -> list[str] | None:
-        """The access token ids of an already redeemed code, or None if never redeemed."""
+    def redemption(self, code: str) -> Redemption | None:
+        """What an already redeemed code produced, or None if never redeemed."""
         if not code or len(code) > _MAX_CODE_LENGTH:
             return None
         data = self._state.get(_REDEEMED_PREFIX + _digest(code))
-        return None if data is None else list(data["jti"])
+        if data is None:
+            return None
+        return Redemption(tuple(data["jti"]), data.get("refresh_family"))
 
 
 def _digest(code: str) -> str:

@@ -1,8 +1,12 @@
 """``POST /token``: the token endpoint (RFC 6749 §3.2, OIDC Core §3.1.3).
 
 Authenticates the client (``oidc.client_auth``), checks the grant type is offered and
-registered for it, and hands the request to the grant. Responses and errors are JSON
-with ``Cache-Control: no-store`` and ``Pragma: no-cache`` (RFC 6749 §5.1).
+registered for it, and hands the request to the grant: ``authorization_code``,
+``refresh_token`` or ``client_credentials`` (``oidc.grants``). Responses and errors are
+JSON with ``Cache-Control: no-store`` and ``Pragma: no-cache`` (RFC 6749 §5.1).
+
+The form parsing and client authentication here are shared with the introspection and
+revocation endpoints, which take the same kind of request.
 """
 
 from __future__ import annotations
@@ -12,48 +16,57 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from identity_service.api.deps import ServicesDep
+from identity_service.api.deps import IdentityServices, ServicesDep
 from identity_service.api.errors import NO_STORE, oauth_error_response
 from identity_service.oidc.client_auth import ClientCredentials
+from identity_service.oidc.clients import RegisteredClient
 from identity_service.oidc.errors import (
     InvalidRequestError,
     OAuthError,
     UnauthorizedClientError,
     UnsupportedGrantTypeError,
 )
-from identity_service.oidc.grants.authorization_code import GRANT_TYPE as AUTHORIZATION_CODE
+from identity_service.oidc.grants import authorization_code, client_credentials, refresh_token
 from identity_service.oidc.metadata import TOKEN_PATH
 
 router = APIRouter(tags=["token"])
 
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 _FIELDS = {
-    "grant_type": "`authorization_code`",
-    "code": "The code from the authorization response.",
-    "redirect_uri": "The redirect URI of the authorization request.",
-    "code_verifier": "The PKCE verifier.",
+    "grant_type": "`authorization_code`, `refresh_token` or `client_credentials`",
+    "code": "authorization_code: the code from the authorization response.",
+    "redirect_uri": "authorization_code: the redirect URI of the authorization request.",
+    "code_verifier": "authorization_code: the PKCE verifier.",
+    "refresh_token": "refresh_token: the refresh token (it is rotated).",
+    "scope": "refresh_token: narrower scopes; client_credentials: machine scopes.",
+}
+_CLIENT_AUTH_FIELDS = {
     "client_id": "For client_secret_post and public clients.",
     "client_secret": "For client_secret_post.",
     "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
     "client_assertion": "For private_key_jwt (RFC 7523).",
 }
-_OPENAPI = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            FORM_CONTENT_TYPE: {
-                "schema": {
-                    "type": "object",
-                    "required": ["grant_type"],
-                    "properties": {
-                        name: {"type": "string", "description": description}
-                        for name, description in _FIELDS.items()
-                    },
-                }
-            }
-        },
+
+
+def form_openapi(fields: dict[str, str], required: list[str]) -> dict[str, object]:
+    """OpenAPI for a form-encoded request with ``fields`` plus client authentication."""
+    properties = {
+        name: {"type": "string", "description": description}
+        for name, description in {**fields, **_CLIENT_AUTH_FIELDS}.items()
     }
-}
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                FORM_CONTENT_TYPE: {
+                    "schema": {"type": "object", "required": required, "properties": properties}
+                }
+            },
+        }
+    }
+
+
+_OPENAPI = form_openapi(_FIELDS, ["grant_type"])
 
 
 class TokenForm(dict[str, str]):
@@ -79,30 +92,43 @@ async def token_form(request: Request) -> TokenForm:
     return form
 
 
+def authenticated_client(
+    request: Request, services: IdentityServices, form: TokenForm
+) -> RegisteredClient:
+    """The client that authenticated this form-encoded request, or an ``OAuthError``."""
+    if form.error is not None:
+        raise form.error
+    return services.client_authenticator.authenticate(
+        ClientCredentials(
+            authorization=request.headers.get("authorization"),
+            client_id=form.get("client_id"),
+            client_secret=form.get("client_secret"),
+            client_assertion=form.get("client_assertion"),
+            client_assertion_type=form.get("client_assertion_type"),
+        )
+    )
+
+
 @router.post(TOKEN_PATH, summary="Token endpoint", openapi_extra=_OPENAPI)
 def token(
     request: Request, services: ServicesDep, form: Annotated[TokenForm, Depends(token_form)]
 ) -> JSONResponse:
+    grants = {
+        authorization_code.GRANT_TYPE: services.code_grant,
+        refresh_token.GRANT_TYPE: services.refresh_grant,
+        client_credentials.GRANT_TYPE: services.client_credentials_grant,
+    }
     try:
-        if form.error is not None:
-            raise form.error
-        client = services.client_authenticator.authenticate(
-            ClientCredentials(
-                authorization=request.headers.get("authorization"),
-                client_id=form.get("client_id"),
-                client_secret=form.get("client_secret"),
-                client_assertion=form.get("client_assertion"),
-                client_assertion_type=form.get("client_assertion_type"),
-            )
-        )
+        client = authenticated_client(request, services, form)
         grant_type = form.get("grant_type")
         if not grant_type:
             raise InvalidRequestError("grant_type is required")
-        if grant_type != AUTHORIZATION_CODE:
+        grant = grants.get(grant_type)
+        if grant is None:
             raise UnsupportedGrantTypeError(f"grant type {grant_type[:64]!r} is not offered")
         if grant_type not in client.grant_types:
             raise UnauthorizedClientError("this client is not registered for this grant type")
-        body = services.code_grant.exchange(client, form)
+        body = grant.exchange(client, form)
     except OAuthError as error:
         return oauth_error_response(error)
     return JSONResponse(body, headers=NO_STORE)

@@ -9,29 +9,42 @@ Request (after client authentication)::
 Response::
 
     {"access_token": "eyJ...", "token_type": "Bearer", "expires_in": 600,
-     "scope": "openid profile", "id_token": "eyJ..."}
+     "scope": "openid profile offline_access", "id_token": "eyJ...",
+     "refresh_token": "8xLOxBtZp8..."}
 
 Validation: the code exists and is unused (taken atomically), was issued to this client
 for this exact redirect URI, and the PKCE verifier hashes to its challenge. A code seen
-twice is refused and every access token issued from it is revoked (RFC 6749 §4.1.2).
+twice is refused and every token issued from it — access token and refresh token family
+— is revoked (RFC 6749 §4.1.2).
+
+A refresh token is issued only when the citizen granted ``offline_access`` (OIDC Core §11)
+to a client registered for the ``refresh_token`` grant. A client registered for
+back-channel logout is noted as a participant of the citizen's SSO session.
 """
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Mapping
 from typing import Any
 
 from identity_service.oidc import pkce
-from identity_service.oidc.access_tokens import AccessTokenRecords, IssuedAccessToken
+from identity_service.oidc.access_tokens import AccessTokenRecords
+from identity_service.oidc.backchannel import SessionParticipants
 from identity_service.oidc.clients import RegisteredClient
 from identity_service.oidc.codes import AuthorizationCodes, CodeGrant
 from identity_service.oidc.errors import InvalidGrantError, InvalidRequestError
+from identity_service.oidc.grants.citizen_tokens import (
+    CitizenAuthentication,
+    CitizenTokens,
+    new_token_id,
+)
 from identity_service.oidc.levels import acr_for_level, amr_for_level
-from identity_service.oidc.subjects import PairwiseSubjects
-from identity_service.tokens import TokenService
+from identity_service.oidc.metadata import OFFLINE_ACCESS_SCOPE
+from identity_service.oidc.refresh_tokens import RefreshTokens, new_family_id
+from identity_service.oidc.token_events import TokenEvents
 
 GRANT_TYPE = "authorization_code"
+REFRESH_GRANT_TYPE = "refresh_token"
 
 
 class AuthorizationCodeGrant:
@@ -39,18 +52,18 @@ class AuthorizationCodeGrant:
         self,
         *,
         codes: AuthorizationCodes,
-        tokens: TokenService,
+        citizen_tokens: CitizenTokens,
         access_tokens: AccessTokenRecords,
-        subjects: PairwiseSubjects,
-        access_token_ttl: int,
-        id_token_ttl: int,
+        refresh_tokens: RefreshTokens,
+        participants: SessionParticipants,
+        events: TokenEvents,
     ) -> None:
         self._codes = codes
-        self._tokens = tokens
+        self._citizen_tokens = citizen_tokens
         self._access_tokens = access_tokens
-        self._subjects = subjects
-        self._access_token_ttl = access_token_ttl
-        self._id_token_ttl = id_token_ttl
+        self._refresh_tokens = refresh_tokens
+        self._participants = participants
+        self._events = events
 
     def exchange(self, client: RegisteredClient, form: Mapping[str, str]) -> dict[str, Any]:
         """Validate the request for ``client`` and issue its tokens (the response body)."""
@@ -70,54 +83,65 @@ class AuthorizationCodeGrant:
         return self._issue(client, grant, code)
 
     def _unknown_or_replayed(self, code: str) -> InvalidGrantError:
-        issued = self._codes.redeemed_token_ids(code)
-        if issued is None:
+        redemption = self._codes.redemption(code)
+        if redemption is None:
             return InvalidGrantError("the code is invalid or expired")
-        for jti in issued:
-            self._access_tokens.revoke(jti, self._access_token_ttl)
+        for jti in redemption.access_token_ids:
+            self._access_tokens.revoke(jti, self._citizen_tokens.access_token_ttl)
+        if redemption.refresh_family is not None:
+            self._refresh_tokens.revoke_family(redemption.refresh_family)
         return InvalidGrantError("the code was already used; the tokens issued with it are revoked")
 
     def _issue(self, client: RegisteredClient, grant: CodeGrant, code: str) -> dict[str, Any]:
-        jti = secrets.token_urlsafe(16)
-        # Remembered before signing, so a replay racing this request still finds the token.
-        self._codes.remember_redemption(code, [jti], self._access_token_ttl)
-        subject = self._subjects.subject(client.sector_identifier, grant.personal_id_number)
-        scope = " ".join(grant.scopes)
-        acr = acr_for_level(grant.level)
-        access_token = self._tokens.access_token(
-            client_id=client.client_id,
-            subject=subject,
-            scope=scope,
-            ttl=self._access_token_ttl,
-            acr=acr,
-            auth_time=grant.auth_time,
-            jti=jti,
+        jti = new_token_id()
+        offline = OFFLINE_ACCESS_SCOPE in grant.scopes and REFRESH_GRANT_TYPE in client.grant_types
+        family_id = new_family_id() if offline else None
+        # Remembered before signing, so a replay racing this request still finds the tokens.
+        self._codes.remember_redemption(
+            code, [jti], self._citizen_tokens.access_token_ttl, refresh_family=family_id
         )
-        self._access_tokens.remember(
-            IssuedAccessToken(
-                jti=jti,
-                personal_id_number=grant.personal_id_number,
-                client_id=client.client_id,
-                scopes=grant.scopes,
-            ),
-            self._access_token_ttl,
-        )
-        id_token = self._tokens.id_token(
-            client_id=client.client_id,
-            subject=subject,
-            alg=client.id_token_signed_response_alg,
-            ttl=self._id_token_ttl,
+        authentication = CitizenAuthentication(
+            personal_id_number=grant.personal_id_number,
+            acr=acr_for_level(grant.level),
+            amr=tuple(amr_for_level(grant.level)),
             auth_time=grant.auth_time,
-            nonce=grant.nonce,
-            acr=acr,
-            amr=amr_for_level(grant.level),
             sid=grant.sid,
-            access_token=access_token,
         )
-        return {
+        access_token = self._citizen_tokens.access_token(client, authentication, grant.scopes, jti)
+        body: dict[str, Any] = {
             "access_token": access_token,
             "token_type": "Bearer",
-            "expires_in": self._access_token_ttl,
-            "scope": scope,
-            "id_token": id_token,
+            "expires_in": self._citizen_tokens.access_token_ttl,
+            "scope": " ".join(grant.scopes),
+            "id_token": self._citizen_tokens.id_token(
+                client, authentication, access_token=access_token, nonce=grant.nonce
+            ),
         }
+        if family_id is not None:
+            body["refresh_token"] = self._refresh_tokens.issue(
+                family_id=family_id,
+                client_id=client.client_id,
+                personal_id_number=grant.personal_id_number,
+                scopes=grant.scopes,
+                acr=authentication.acr,
+                amr=authentication.amr,
+                auth_time=grant.auth_time,
+                sid=grant.sid,
+                access_token_jti=jti,
+            )
+        if client.backchannel_logout_uri:
+            self._participants.joined(
+                grant.sid,
+                client.client_id,
+                self._citizen_tokens.subject(client, grant.personal_id_number),
+            )
+        self._events.issued(
+            GRANT_TYPE,
+            client.client_id,
+            scope=body["scope"],
+            jti=jti,
+            subject=grant.personal_id_number,
+            level=grant.level,
+            refresh_family=family_id,
+        )
+        return body

@@ -143,7 +143,7 @@ async def test_a_code_works_once_and_its_replay_revokes_the_tokens(
         ({"code": "made-up-code"}, 400, "invalid_grant"),
         ({"code": None}, 400, "invalid_request"),
         ({"grant_type": "password"}, 400, "unsupported_grant_type"),
-        ({"grant_type": "client_credentials"}, 400, "unsupported_grant_type"),
+        ({"grant_type": "client_credentials"}, 400, "unauthorized_client"),
         ({"grant_type": None}, 400, "invalid_request"),
     ],
 )

@@ -1,0 +1,312 @@
+"""Refresh tokens: opaque, stored only as a keyed hash, rotated on every use, revoked by family.
+
+Owns the ``oidc_refresh_token`` table. A refresh token is 256 random bits (base64url); the
+table keeps HMAC-SHA256 of it under a key derived from the server secret, so neither a
+leaked table nor a log line that names a row yields a usable token. One row per token:
+its family (every token rotated from one code exchange), client, citizen, scopes, the
+authentication it carries (``acr``, ``amr``, ``auth_time``, ``sid``), the access token
+issued with it, and its times as Unix seconds (issued, expires, used, revoked).
+
+Rotation (OAuth 2.0 Security BCP, RFC 9700 §4.14.2): using a token marks it used and
+issues its successor in one transaction, guarded by ``used_at IS NULL``, so of two
+concurrent uses exactly one wins, across processes. A used token presented again means
+it was copied: the whole family is revoked, together with the access tokens issued from
+it (their ``jti`` marked revoked in the state store until they expire). A family lives
+``ttl`` seconds from the code exchange; rotation does not extend it.
+
+Expired rows are purged at most once an hour per process, from the issuing paths.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy import Engine, Index, delete, insert, select, update
+from sqlmodel import Field
+
+from identity_service.db import IdentityBase
+from identity_service.oidc.access_tokens import AccessTokenRecords
+
+REFRESH_TOKEN_BYTES = 32
+PURGE_INTERVAL_SECONDS = 3600
+_MAX_TOKEN_LENGTH = 128
+_HASH_KEY_LABEL = b"natid/refresh-token-hash/v1"
+
+
+class RefreshTokenRecord(IdentityBase, table=True):
+    """One refresh token as stored (never the token itself)."""
+
+    __tablename__ = "oidc_refresh_token"
+    __table_args__ = (
+        Index("ix_oidc_refresh_token_family", "family_id"),
+        Index("ix_oidc_refresh_token_citizen_client", "personal_id_number", "client_id"),
+    )
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    family_id: str = Field(max_length=64)
+    client_id: str = Field(max_length=128)
+    personal_id_number: str = Field(max_length=12)
+    scopes: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    acr: str = Field(max_length=64)
+    amr: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    auth_time: int
+    sid: str | None = Field(default=None, max_length=64)
+    # The access token issued together with this refresh token (revoked with the family).
+    access_token_jti: str | None = Field(default=None, max_length=128)
+    issued_at: int
+    expires_at: int
+    used_at: int | None = None
+    revoked_at: int | None = None
+
+
+_TABLE = RefreshTokenRecord.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshGrant:
+    """What a refresh token stands for: the grant of one code exchange and its authentication."""
+
+    family_id: str
+    client_id: str
+    personal_id_number: str
+    scopes: tuple[str, ...]
+    acr: str
+    amr: tuple[str, ...]
+    auth_time: int
+    sid: str | None
+    issued_at: int
+    expires_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRefreshToken:
+    """A token's grant and its state, as ``lookup`` finds it."""
+
+    grant: RefreshGrant
+    used: bool
+    revoked: bool
+    expired: bool
+
+    @property
+    def usable(self) -> bool:
+        return not (self.used or self.revoked or self.expired)
+
+
+class RefreshTokens:
+    """The refresh token table, and the revocation of a family's access tokens."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        server_secret: bytes,
+        *,
+        access_tokens: AccessTokenRecords,
+        access_token_ttl: int,
+        ttl: int,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._engine = engine
+        self._key = hmac.new(server_secret, _HASH_KEY_LABEL, hashlib.sha256).digest()
+        self._access_tokens = access_tokens
+        self._access_token_ttl = access_token_ttl
+        self.ttl = ttl
+        self._clock = clock
+        self._purged_at = float("-inf")
+
+    def issue(
+        self,
+        *,
+        family_id: str,
+        client_id: str,
+        personal_id_number: str,
+        scopes: tuple[str, ...],
+        acr: str,
+        amr: tuple[str, ...],
+        auth_time: int,
+        sid: str | None,
+        access_token_jti: str,
+    ) -> str:
+        """The first token of a new family (at a code exchange; ``new_family_id()``)."""
+        now = self._now()
+        grant = RefreshGrant(
+            family_id=family_id,
+            client_id=client_id,
+            personal_id_number=personal_id_number,
+            scopes=scopes,
+            acr=acr,
+            amr=amr,
+            auth_time=auth_time,
+            sid=sid,
+            issued_at=now,
+            expires_at=now + self.ttl,
+        )
+        token = _new_token()
+        with self._engine.begin() as connection:
+            connection.execute(insert(_TABLE).values(**self._row(token, grant, access_token_jti)))
+        self._purge_now_and_then(now)
+        return token
+
+    def lookup(self, token: str) -> StoredRefreshToken | None:
+        """The token's grant and state, or None if it was never issued; changes nothing."""
+        if not _plausible(token):
+            return None
+        with self._engine.connect() as connection:
+            row = connection.execute(
+                select(_TABLE).where(_TABLE.c.token_hash == self._hash(token))
+            ).first()
+        if row is None:
+            return None
+        return StoredRefreshToken(
+            grant=_grant_of(row),
+            used=row.used_at is not None,
+            revoked=row.revoked_at is not None,
+            expired=row.expires_at <= self._clock(),
+        )
+
+    def rotate(
+        self, token: str, *, client_id: str, access_token_jti: str
+    ) -> tuple[str, RefreshGrant] | None:
+        """Mark ``token`` used and issue its successor in the same family, atomically.
+
+        None if the token was not, at that moment, an unused, unrevoked, unexpired token of
+        ``client_id`` (e.g. a concurrent request used it first): nothing is changed then.
+        """
+        if not _plausible(token):
+            return None
+        now = self._now()
+        token_hash = self._hash(token)
+        successor = _new_token()
+        with self._engine.begin() as connection:
+            # The guarded UPDATE comes first: it takes the write lock before anything is
+            # read, and only one of several concurrent uses can match used_at IS NULL.
+            marked = connection.execute(
+                update(_TABLE)
+                .where(
+                    _TABLE.c.token_hash == token_hash,
+                    _TABLE.c.client_id == client_id,
+                    _TABLE.c.used_at.is_(None),
+                    _TABLE.c.revoked_at.is_(None),
+                    _TABLE.c.expires_at > now,
+                )
+                .values(used_at=now)
+            )
+            if marked.rowcount != 1:
+                return None
+            row = connection.execute(select(_TABLE).where(_TABLE.c.token_hash == token_hash)).one()
+            grant = _grant_of(row)
+            connection.execute(
+                insert(_TABLE).values(**self._row(successor, grant, access_token_jti, now=now))
+            )
+        self._purge_now_and_then(now)
+        return successor, grant
+
+    def revoke_family(self, family_id: str) -> int:
+        """Revoke every token of the family and the access tokens issued from it.
+
+        Returns the number of still-live access tokens revoked.
+        """
+        return self._revoke(_TABLE.c.family_id == family_id)
+
+    def revoke_grants(self, personal_id_number: str, client_id: str) -> int:
+        """Revoke every family of this citizen at this client (consent withdrawn)."""
+        return self._revoke(
+            (_TABLE.c.personal_id_number == personal_id_number) & (_TABLE.c.client_id == client_id)
+        )
+
+    def delete_expired(self) -> int:
+        """Remove rows whose family has expired (reuse detection no longer needs them)."""
+        now = self._now()
+        with self._engine.begin() as connection:
+            result = connection.execute(delete(_TABLE).where(_TABLE.c.expires_at <= now))
+        self._purged_at = now
+        return result.rowcount
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _revoke(self, condition: sa.ColumnElement[bool]) -> int:
+        now = self._now()
+        with self._engine.begin() as connection:
+            connection.execute(
+                update(_TABLE)
+                .where(condition, _TABLE.c.revoked_at.is_(None))
+                .values(revoked_at=now)
+            )
+            issued = connection.execute(
+                select(_TABLE.c.access_token_jti, _TABLE.c.issued_at).where(
+                    condition,
+                    _TABLE.c.access_token_jti.is_not(None),
+                    _TABLE.c.issued_at > now - self._access_token_ttl,
+                )
+            ).all()
+        for jti, issued_at in issued:
+            remaining = issued_at + self._access_token_ttl - now
+            self._access_tokens.revoke(jti, max(remaining, 1))
+        return len(issued)
+
+    def _row(
+        self,
+        token: str,
+        grant: RefreshGrant,
+        access_token_jti: str,
+        *,
+        now: int | None = None,
+    ) -> dict[str, object]:
+        return {
+            "token_hash": self._hash(token),
+            "family_id": grant.family_id,
+            "client_id": grant.client_id,
+            "personal_id_number": grant.personal_id_number,
+            "scopes": list(grant.scopes),
+            "acr": grant.acr,
+            "amr": list(grant.amr),
+            "auth_time": grant.auth_time,
+            "sid": grant.sid,
+            "access_token_jti": access_token_jti,
+            "issued_at": grant.issued_at if now is None else now,
+            "expires_at": grant.expires_at,
+            "used_at": None,
+            "revoked_at": None,
+        }
+
+    def _hash(self, token: str) -> str:
+        return hmac.new(self._key, token.encode("utf-8"), hashlib.sha256).hexdigest()
+
+    def _now(self) -> int:
+        return int(self._clock())
+
+    def _purge_now_and_then(self, now: int) -> None:
+        if now - self._purged_at >= PURGE_INTERVAL_SECONDS:
+            self.delete_expired()
+
+
+def new_family_id() -> str:
+    return secrets.token_urlsafe(16)
+
+
+def _new_token() -> str:
+    return secrets.token_urlsafe(REFRESH_TOKEN_BYTES)
+
+
+def _plausible(token: str) -> bool:
+    return bool(token) and len(token) <= _MAX_TOKEN_LENGTH
+
+
+def _grant_of(row: sa.Row[tuple[object, ...]]) -> RefreshGrant:
+    return RefreshGrant(
+        family_id=row.family_id,
+        client_id=row.client_id,
+        personal_id_number=row.personal_id_number,
+        scopes=tuple(row.scopes),
+        acr=row.acr,
+        amr=tuple(row.amr),
+        auth_time=row.auth_time,
+        sid=row.sid,
+        issued_at=row.issued_at,
+        expires_at=row.expires_at,
+    )
