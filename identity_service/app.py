@@ -19,7 +19,6 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-import httpx
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -34,11 +33,9 @@ from identity_service.api.routes import (
     authorize,
     discovery,
     interaction,
-    introspection,
     jwks,
-    logout,
+    kyc,
     metrics,
-    revocation,
     token,
     userinfo,
 )
@@ -53,6 +50,8 @@ from identity_service.db import (
 )
 from identity_service.json_logging import RequestIdMiddleware
 from identity_service.keys import KeyStore, KeyStoreError
+from identity_service.kyc import KycService
+from identity_service.kyc_access import KycAccess
 from identity_service.metrics import Metrics, MetricsMiddleware
 from identity_service.oidc.access_tokens import AccessTokenRecords
 from identity_service.oidc.authorization import AuthorizationFlow
@@ -64,8 +63,8 @@ from identity_service.oidc.clients import ClientRegistry
 from identity_service.oidc.codes import AuthorizationCodes
 from identity_service.oidc.consent import ConsentService
 from identity_service.oidc.errors import InvalidRequestError, OAuthError
+from identity_service.oidc.grants.authorization_code import AuthorizationCodeGrant
 from identity_service.oidc.interactions import InteractionStore
-from identity_service.oidc.lifecycle import build_token_lifecycle
 from identity_service.oidc.metadata import ProviderUrls, discovery_document
 from identity_service.oidc.sessions import SsoSessions
 from identity_service.oidc.subjects import PairwiseSubjects
@@ -79,7 +78,7 @@ logger = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = 5
 CLIENT_SEEDS_FILE = "clients.toml"
 # Paths answered with HTML pages; every other path is an API answering JSON.
-_PAGE_PREFIXES = ("/authorize", "/interaction", "/logout")
+_PAGE_PREFIXES = ("/authorize", "/interaction")
 
 
 def create_app(
@@ -88,20 +87,13 @@ def create_app(
     state_store: StateStore | None = None,
     client_seeds: Path | None = None,
     clock: Callable[[], float] = time.time,
-    backchannel_transport: httpx.AsyncBaseTransport | None = None,
 ) -> FastAPI:
     """A ready identity service for ``settings``.
 
     ``state_store`` defaults to ``create_state_store(settings.redis_url)``;
-    ``client_seeds`` to ``seeds/clients.toml``; ``backchannel_transport`` replaces the
-    network for back-channel logout notifications (tests).
+    ``client_seeds`` to ``seeds/clients.toml``.
     """
-    services = build_services(
-        settings,
-        state_store=state_store,
-        clock=clock,
-        backchannel_transport=backchannel_transport,
-    )
+    services = build_services(settings, state_store=state_store, clock=clock)
     seeds = client_seeds or seeds_dir() / CLIENT_SEEDS_FILE
     if seeds.exists():
         load_client_seeds(services.clients, seeds)
@@ -131,9 +123,7 @@ def create_app(
     app.add_middleware(MetricsMiddleware, metrics=services.metrics)
     app.add_middleware(RequestIdMiddleware)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (discovery, jwks, authorize, interaction, token, userinfo, metrics):
-        app.include_router(module.router)
-    for module in (introspection, revocation, logout):  # the token lifecycle
+    for module in (discovery, jwks, authorize, interaction, token, userinfo, kyc, metrics):
         app.include_router(module.router)
     _add_error_handlers(app)
     return app
@@ -144,7 +134,6 @@ def build_services(
     *,
     state_store: StateStore | None = None,
     clock: Callable[[], float] = time.time,
-    backchannel_transport: httpx.AsyncBaseTransport | None = None,
 ) -> IdentityServices:
     """Every long-lived service of one app instance, wired together."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -166,6 +155,7 @@ def build_services(
     consents = ConsentService(identity_engine)
     audit = AuditLog(identity_engine, server_secret, clock=clock)
     audit_writer = AuditWriter(audit)
+    accounts = AccountService(identity_engine, population, state, settings, clock=clock)
     flow = AuthorizationFlow(
         sessions=sessions,
         consents=consents,
@@ -173,24 +163,6 @@ def build_services(
         interactions=interactions,
         issuer=urls.issuer,
         clock=clock,
-    )
-    metrics = Metrics()
-    lifecycle = build_token_lifecycle(
-        settings=settings,
-        engine=identity_engine,
-        server_secret=server_secret,
-        keys=keys,
-        tokens=tokens,
-        clients=clients,
-        codes=codes,
-        sessions=sessions,
-        state=state,
-        access_tokens=access_tokens,
-        subjects=subjects,
-        audit=audit_writer,
-        metrics=metrics,
-        clock=clock,
-        backchannel_transport=backchannel_transport,
     )
     return IdentityServices(
         settings=settings,
@@ -201,36 +173,46 @@ def build_services(
         keys=keys,
         tokens=tokens,
         clients=clients,
-        accounts=AccountService(identity_engine, population, state, settings, clock=clock),
+        accounts=accounts,
         sessions=sessions,
         consents=consents,
         interactions=interactions,
         flow=flow,
         client_authenticator=ClientAuthenticator(
-            clients,
-            state,
-            audiences=(
-                urls.token_endpoint,
-                urls.introspection_endpoint,
-                urls.revocation_endpoint,
-                urls.issuer,
-            ),
-            clock=clock,
+            clients, state, audiences=(urls.token_endpoint, urls.issuer), clock=clock
         ),
-        code_grant=lifecycle.code_grant,
-        refresh_tokens=lifecycle.refresh_tokens,
-        refresh_grant=lifecycle.refresh_grant,
-        client_credentials_grant=lifecycle.client_credentials_grant,
-        introspection=lifecycle.introspection,
-        revocation=lifecycle.revocation,
-        end_session=lifecycle.end_session,
-        backchannel=lifecycle.backchannel,
+        code_grant=AuthorizationCodeGrant(
+            codes=codes,
+            tokens=tokens,
+            access_tokens=access_tokens,
+            subjects=subjects,
+            access_token_ttl=settings.access_token_ttl,
+            id_token_ttl=settings.id_token_ttl,
+        ),
         access_tokens=access_tokens,
         subjects=subjects,
         claims=ClaimsService(population),
         audit=audit,
         audit_writer=audit_writer,
-        metrics=metrics,
+        metrics=Metrics(),
+        kyc=KycService(
+            registry=population,
+            accounts=accounts,
+            keys=keys,
+            audit=audit_writer,
+            subject_ref=audit.subject_ref,
+            issuer=urls.issuer,
+            clock=clock,
+        ),
+        kyc_access=KycAccess(
+            tokens=tokens,
+            access_tokens=access_tokens,
+            clients=clients,
+            state=state,
+            requests_per_second=settings.kyc_requests_per_second,
+            daily_quota=settings.kyc_daily_quota,
+            clock=clock,
+        ),
         secure_cookies=urls.issuer.startswith("https://"),
         discovery_json=json.dumps(discovery_document(urls.issuer)).encode("utf-8"),
     )

@@ -37,6 +37,10 @@ class _Pending:
     error: BaseException | None = None
 
 
+# Put in the queue by ``close`` so that the waiting thread notices at once.
+_WAKE_UP = _Pending(NewAuditEntry("wake_up"))
+
+
 class AuditWriter:
     """Appends entries to ``log`` in group commits; ``record`` blocks until committed."""
 
@@ -77,8 +81,10 @@ class AuditWriter:
             self._closed = True
             thread = self._thread
         if thread is not None:
+            self._queue.put(_WAKE_UP)
             thread.join()
-        self._drain_once(block=False)
+        while self._drain_once(block=False):
+            pass
 
     # -- internals ------------------------------------------------------------------------
 
@@ -94,7 +100,8 @@ class AuditWriter:
                     )
                     self._thread.start()
         if closed:
-            self._drain_once(block=False)
+            while self._drain_once(block=False):
+                pass
 
     def _run(self) -> None:
         while True:
@@ -112,12 +119,16 @@ class AuditWriter:
             first = self._queue.get(timeout=IDLE_SECONDS) if block else self._queue.get_nowait()
         except queue.Empty:
             return False
+        if first is _WAKE_UP:
+            return False
         batch = [first]
         while len(batch) < self._max_batch:
             try:
-                batch.append(self._queue.get_nowait())
+                pending = self._queue.get_nowait()
             except queue.Empty:
                 break
+            if pending is not _WAKE_UP:
+                batch.append(pending)
         try:
             self.log.record_many([pending.entry for pending in batch])
         except BaseException as error:  # every waiter must hear of it
