@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import httpx
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -33,9 +34,12 @@ from identity_service.api.routes import (
     authorize,
     discovery,
     interaction,
+    introspection,
     jwks,
     kyc,
+    logout,
     metrics,
+    revocation,
     token,
     userinfo,
 )
@@ -63,8 +67,8 @@ from identity_service.oidc.clients import ClientRegistry
 from identity_service.oidc.codes import AuthorizationCodes
 from identity_service.oidc.consent import ConsentService
 from identity_service.oidc.errors import InvalidRequestError, OAuthError
-from identity_service.oidc.grants.authorization_code import AuthorizationCodeGrant
 from identity_service.oidc.interactions import InteractionStore
+from identity_service.oidc.lifecycle import build_token_lifecycle
 from identity_service.oidc.metadata import ProviderUrls, discovery_document
 from identity_service.oidc.sessions import SsoSessions
 from identity_service.oidc.subjects import PairwiseSubjects
@@ -78,7 +82,7 @@ logger = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = 5
 CLIENT_SEEDS_FILE = "clients.toml"
 # Paths answered with HTML pages; every other path is an API answering JSON.
-_PAGE_PREFIXES = ("/authorize", "/interaction")
+_PAGE_PREFIXES = ("/authorize", "/interaction", "/logout")
 
 
 def create_app(
@@ -87,13 +91,20 @@ def create_app(
     state_store: StateStore | None = None,
     client_seeds: Path | None = None,
     clock: Callable[[], float] = time.time,
+    backchannel_transport: httpx.AsyncBaseTransport | None = None,
 ) -> FastAPI:
     """A ready identity service for ``settings``.
 
     ``state_store`` defaults to ``create_state_store(settings.redis_url)``;
-    ``client_seeds`` to ``seeds/clients.toml``.
+    ``client_seeds`` to ``seeds/clients.toml``; ``backchannel_transport`` replaces the
+    network for back-channel logout notifications (tests).
     """
-    services = build_services(settings, state_store=state_store, clock=clock)
+    services = build_services(
+        settings,
+        state_store=state_store,
+        clock=clock,
+        backchannel_transport=backchannel_transport,
+    )
     seeds = client_seeds or seeds_dir() / CLIENT_SEEDS_FILE
     if seeds.exists():
         load_client_seeds(services.clients, seeds)
@@ -125,6 +136,8 @@ def create_app(
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for module in (discovery, jwks, authorize, interaction, token, userinfo, kyc, metrics):
         app.include_router(module.router)
+    for module in (introspection, revocation, logout):  # the token lifecycle
+        app.include_router(module.router)
     _add_error_handlers(app)
     return app
 
@@ -134,6 +147,7 @@ def build_services(
     *,
     state_store: StateStore | None = None,
     clock: Callable[[], float] = time.time,
+    backchannel_transport: httpx.AsyncBaseTransport | None = None,
 ) -> IdentityServices:
     """Every long-lived service of one app instance, wired together."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -164,6 +178,24 @@ def build_services(
         issuer=urls.issuer,
         clock=clock,
     )
+    metrics = Metrics()
+    lifecycle = build_token_lifecycle(
+        settings=settings,
+        engine=identity_engine,
+        server_secret=server_secret,
+        keys=keys,
+        tokens=tokens,
+        clients=clients,
+        codes=codes,
+        sessions=sessions,
+        state=state,
+        access_tokens=access_tokens,
+        subjects=subjects,
+        audit=audit_writer,
+        metrics=metrics,
+        clock=clock,
+        backchannel_transport=backchannel_transport,
+    )
     return IdentityServices(
         settings=settings,
         urls=urls,
@@ -179,22 +211,30 @@ def build_services(
         interactions=interactions,
         flow=flow,
         client_authenticator=ClientAuthenticator(
-            clients, state, audiences=(urls.token_endpoint, urls.issuer), clock=clock
+            clients,
+            state,
+            audiences=(
+                urls.token_endpoint,
+                urls.introspection_endpoint,
+                urls.revocation_endpoint,
+                urls.issuer,
+            ),
+            clock=clock,
         ),
-        code_grant=AuthorizationCodeGrant(
-            codes=codes,
-            tokens=tokens,
-            access_tokens=access_tokens,
-            subjects=subjects,
-            access_token_ttl=settings.access_token_ttl,
-            id_token_ttl=settings.id_token_ttl,
-        ),
+        code_grant=lifecycle.code_grant,
+        refresh_tokens=lifecycle.refresh_tokens,
+        refresh_grant=lifecycle.refresh_grant,
+        client_credentials_grant=lifecycle.client_credentials_grant,
+        introspection=lifecycle.introspection,
+        revocation=lifecycle.revocation,
+        end_session=lifecycle.end_session,
+        backchannel=lifecycle.backchannel,
         access_tokens=access_tokens,
         subjects=subjects,
         claims=ClaimsService(population),
         audit=audit,
         audit_writer=audit_writer,
-        metrics=Metrics(),
+        metrics=metrics,
         kyc=KycService(
             registry=population,
             accounts=accounts,

@@ -24,13 +24,20 @@ from identity_service.kyc_access import KycAccess
 from identity_service.metrics import Metrics
 from identity_service.oidc.access_tokens import AccessTokenRecords
 from identity_service.oidc.authorization import AuthorizationFlow
+from identity_service.oidc.backchannel import BackchannelNotifier
 from identity_service.oidc.claims import ClaimsService
 from identity_service.oidc.client_auth import ClientAuthenticator
 from identity_service.oidc.clients import ClientRegistry
 from identity_service.oidc.consent import ConsentService
 from identity_service.oidc.grants.authorization_code import AuthorizationCodeGrant
+from identity_service.oidc.grants.client_credentials import ClientCredentialsGrant
+from identity_service.oidc.grants.refresh_token import RefreshTokenGrant
 from identity_service.oidc.interactions import InteractionStore
+from identity_service.oidc.introspection import TokenIntrospection
+from identity_service.oidc.logout import EndSession
 from identity_service.oidc.metadata import ProviderUrls
+from identity_service.oidc.refresh_tokens import RefreshTokens
+from identity_service.oidc.revocation import TokenRevocation
 from identity_service.oidc.sessions import SsoSessions
 from identity_service.oidc.subjects import PairwiseSubjects
 from identity_service.state import StateStore
@@ -55,6 +62,15 @@ class IdentityServices:
     flow: AuthorizationFlow
     client_authenticator: ClientAuthenticator
     code_grant: AuthorizationCodeGrant
+    # The token lifecycle (oidc.lifecycle): refresh tokens, client credentials,
+    # introspection, revocation, logout and its back-channel notifications.
+    refresh_tokens: RefreshTokens
+    refresh_grant: RefreshTokenGrant
+    client_credentials_grant: ClientCredentialsGrant
+    introspection: TokenIntrospection
+    revocation: TokenRevocation
+    end_session: EndSession
+    backchannel: BackchannelNotifier
     access_tokens: AccessTokenRecords
     subjects: PairwiseSubjects
     claims: ClaimsService
