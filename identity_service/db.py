@@ -1,9 +1,15 @@
-"""The identity database: its own SQLModel metadata, engine factory and schema creation.
+"""The identity database: its own SQLModel metadata, engine factory and schema preparation.
 
 Identity tables (accounts, signing keys, clients, consents, ...) subclass ``IdentityBase``
-with ``table=True``. ``IdentityBase`` has its own registry and metadata, so
-``create_identity_schema`` never creates identity tables in the population database and
-the population schema never leaks in here.
+with ``table=True``. ``IdentityBase`` has its own registry and metadata, so identity tables
+never land in the population database and the population schema never leaks in here.
+
+The schema is made by the Alembic migrations in ``identity_service.migrations``.
+``create_identity_schema`` is the startup policy: a brand-new empty database is migrated
+to the current revision on the spot (``make demo`` and tests need nothing else); a
+database at an older revision, or one made before migrations existed, is refused with a
+one-line ``IdentitySchemaError`` that says to run ``natid db upgrade`` — migrating live
+data is an operator's decision, taken once, not something every worker does at start.
 """
 
 from __future__ import annotations
@@ -58,15 +64,35 @@ def create_identity_engine(url: str, **engine_options: Any) -> Engine:
     return engine
 
 
+class IdentitySchemaError(IdentityDatabaseError):
+    """The identity schema is not at the revision this code needs; the message says why."""
+
+
 def create_identity_schema(engine: Engine) -> None:
-    """Create every identity table that does not exist yet (idempotent)."""
+    """Migrate an empty identity database; accept a current one; refuse anything else.
+
+    Safe to call from several processes at once (the migration takes a lock). Raises
+    ``IdentitySchemaError`` for an out-of-date, unversioned or unknown schema, and
+    ``IdentityDatabaseError`` when the database cannot be reached.
+    """
+    # Imported here: Alembic is needed only where a schema is prepared, not by every
+    # module that declares a table.
+    from identity_service.migrations import IDENTITY_HISTORY
+    from population_db.migrations.history import SchemaState
+
     try:
-        IdentityBase.metadata.create_all(engine)
+        status = IDENTITY_HISTORY.status(engine)
+        if status.state is SchemaState.EMPTY:
+            IDENTITY_HISTORY.upgrade(engine)
+            return
     except SQLAlchemyError as error:
         raise IdentityDatabaseError(
             f"cannot prepare the identity database: {error.__class__.__name__}: "
             f"{_first_line(error)}"
         ) from error
+    problem = status.problem("identity database")
+    if problem is not None:
+        raise IdentitySchemaError(problem)
 
 
 def _first_line(error: Exception) -> str:

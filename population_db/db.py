@@ -5,6 +5,11 @@ with the settings bulk loading needs, creating only the population tables (the i
 service keeps its own tables, possibly in the same PostgreSQL database), loading the
 province and unit reference rows, and ``PopulationDatabaseError``: one exception with a
 one-line message for every way a database can be unusable.
+
+The tables are made by the Alembic migrations in ``population_db.migrations``. Seeding
+migrates a brand-new database itself; a database at an older revision, or one made
+before migrations existed, is refused by seeding and by readers alike until an operator
+runs ``natid db upgrade`` (``PopulationSchemaError``).
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlmodel import SQLModel
 
 from population_db import units
+from population_db.migrations import POPULATION_HISTORY, POPULATION_VERSION_TABLE
+from population_db.migrations.history import SchemaState, SchemaStatus
 from population_db.models import AdminUnit, Citizen, Household, Province, SeedRun
 
 #: The tables this package owns, parents first (``province`` refers to ``admin_unit``).
@@ -42,6 +49,10 @@ _URL_HINT = "expected sqlite:///PATH or postgresql://USER@HOST:PORT/DATABASE"
 
 class PopulationDatabaseError(Exception):
     """The population database cannot be used; the message is one line and says why."""
+
+
+class PopulationSchemaError(PopulationDatabaseError):
+    """The population schema is not at the revision this code needs (run natid db upgrade)."""
 
 
 def parse_database_url(url: str) -> URL:
@@ -150,9 +161,17 @@ def error_summary(error: Exception) -> str:
 
 
 def create_population_schema(engine: Engine) -> None:
-    """Create the population tables (only those) and load the reference units."""
+    """Migrate a new population database (only its tables) and load the reference units.
+
+    A database already at the current revision is kept as it is; an out-of-date or
+    unversioned one raises ``PopulationSchemaError`` (run ``natid db upgrade``).
+    """
     try:
-        SQLModel.metadata.create_all(engine, tables=list(POPULATION_TABLES))
+        status = POPULATION_HISTORY.status(engine)
+        if status.state is SchemaState.EMPTY:
+            POPULATION_HISTORY.upgrade(engine)
+        else:
+            _raise_unless_current(status)
         load_reference_units(engine)
     except DBAPIError as error:
         raise PopulationDatabaseError(
@@ -162,9 +181,12 @@ def create_population_schema(engine: Engine) -> None:
 
 
 def drop_population_data(engine: Engine) -> None:
-    """Drop the population tables (only those): how ``seed --force`` starts over."""
+    """Drop the population tables (only those) and their schema version: how ``seed
+    --force`` starts over."""
     try:
         SQLModel.metadata.drop_all(engine, tables=list(POPULATION_TABLES))
+        with engine.begin() as connection:
+            connection.exec_driver_sql(f"DROP TABLE IF EXISTS {POPULATION_VERSION_TABLE}")
     except DBAPIError as error:
         raise PopulationDatabaseError(
             f"cannot drop the population tables in {display_url(engine.url)}: "
@@ -179,18 +201,27 @@ def has_population_schema(engine: Engine) -> bool:
 
 
 def require_population_schema(engine: Engine) -> None:
-    """Raise ``PopulationDatabaseError`` unless the population tables exist."""
+    """Raise ``PopulationDatabaseError`` unless the population tables exist at the current
+    revision (``PopulationSchemaError`` when they are there but out of date)."""
     try:
         present = has_population_schema(engine)
+        status = POPULATION_HISTORY.status(engine) if present else None
     except DBAPIError as error:
         raise PopulationDatabaseError(
             f"cannot read the population database {display_url(engine.url)}: {error_summary(error)}"
         ) from error
-    if not present:
+    if status is None:
         raise PopulationDatabaseError(
             f"{display_url(engine.url)} holds no population; "
             "create one with `natid population seed`"
         )
+    _raise_unless_current(status)
+
+
+def _raise_unless_current(status: SchemaStatus) -> None:
+    problem = status.problem("population database")
+    if problem is not None:
+        raise PopulationSchemaError(problem)
 
 
 def load_reference_units(engine: Engine) -> None:
