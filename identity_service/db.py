@@ -95,6 +95,15 @@ def create_identity_schema(engine: Engine) -> None:
         raise IdentitySchemaError(problem)
 
 
+def prepare_identity_database(url: str) -> None:
+    """``create_identity_schema`` on the database at ``url``, once, before workers start."""
+    engine = create_identity_engine(url)
+    try:
+        create_identity_schema(engine)
+    finally:
+        engine.dispose()
+
+
 def _first_line(error: Exception) -> str:
     text = str(error).strip()
     return text.splitlines()[0] if text else ""

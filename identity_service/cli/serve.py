@@ -3,7 +3,8 @@
 uvicorn builds the app in each worker through the factory
 ``identity_service.app:app_from_environment``. Before that, the command checks what would
 otherwise fail in every worker with a traceback: several workers need a shared state
-store (Redis), and the population database must exist.
+store (Redis), the population database must exist, and both schemas must be current (an
+empty identity database is migrated here; anything older says: run natid db upgrade).
 
 Logs are JSON lines on stderr with the request id (``identity_service.json_logging``),
 uvicorn's own and access logs included. The configuration is handed to uvicorn as a
@@ -19,7 +20,8 @@ import typer
 import uvicorn
 
 from identity_service.config import IdentitySettings
-from population_db.db import PopulationDatabaseError
+from identity_service.db import IdentityDatabaseError, prepare_identity_database
+from population_db.db import PopulationDatabaseError, PopulationSchemaError
 from population_db.registry import PopulationRegistry
 
 APP_FACTORY = "identity_service.app:app_from_environment"
@@ -75,7 +77,18 @@ def serve(
         PopulationRegistry.from_url(settings.population_database_url()).close()
     except PopulationDatabaseError as error:
         message = str(error).strip().splitlines()[0] if str(error).strip() else "unavailable"
-        typer.echo(f"error: {message} (seed it with: natid population seed)", err=True)
+        hint = (
+            ""
+            if isinstance(error, PopulationSchemaError)
+            else " (seed it with: natid population seed)"
+        )
+        typer.echo(f"error: {message}{hint}", err=True)
+        raise typer.Exit(code=1) from None
+    try:
+        # An empty database is migrated here, once, rather than by every worker at once.
+        prepare_identity_database(settings.identity_database_url())
+    except IdentityDatabaseError as error:
+        typer.echo(f"error: {error}", err=True)
         raise typer.Exit(code=1) from None
     uvicorn.run(
         APP_FACTORY,
