@@ -56,6 +56,7 @@ from identity_service.json_logging import RequestIdMiddleware
 from identity_service.keys import KeyStore, KeyStoreError
 from identity_service.kyc import KycService
 from identity_service.kyc_access import KycAccess
+from identity_service.limits import RequestLimitsMiddleware
 from identity_service.metrics import Metrics, MetricsMiddleware
 from identity_service.oidc.access_tokens import AccessTokenRecords
 from identity_service.oidc.authorization import AuthorizationFlow
@@ -129,6 +130,8 @@ def create_app(
     )
     app.state.services = services
     app.state.templates = create_templates()
+    # Innermost: oversized requests are refused before routing, with security headers.
+    app.add_middleware(RequestLimitsMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
     # Added last = outermost: every response is timed and carries the request id.
     app.add_middleware(MetricsMiddleware, metrics=services.metrics)
