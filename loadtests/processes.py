@@ -69,6 +69,11 @@ class IdpServer:
         return self._process.pid
 
     def start(self, timeout: float = 60.0) -> None:
+        self.launch()
+        self.wait_ready(timeout)
+
+    def launch(self) -> None:
+        """Start the process without waiting for it (``wait_ready`` waits)."""
         command = [
             *natid_command(),
             "serve",
@@ -89,10 +94,12 @@ class IdpServer:
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
             )
-        self._wait_ready(timeout)
 
-    def _wait_ready(self, timeout: float) -> None:
-        assert self._process is not None
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        """Return once the discovery document answers; ``ServerStartError`` if the
+        process exits or stays silent for ``timeout`` seconds."""
+        if self._process is None:
+            raise RuntimeError("the server was not launched")
         deadline = time.monotonic() + timeout
         with httpx.Client(timeout=2.0) as client:
             while time.monotonic() < deadline:

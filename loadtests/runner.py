@@ -15,18 +15,13 @@ every simulated citizen comes from 127.0.0.1, which the limit exists to stop.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import os
 import platform
-import resource
-import subprocess
-import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import sqlalchemy as sa
 from rich.console import Console
@@ -34,20 +29,19 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from identity_service.accounts.passwords import PasswordHashing
 from identity_service.config import IdentitySettings
+from identity_service.db import create_identity_engine, create_identity_schema
 from loadtests import scenarios_catalog
-from loadtests.config import DIRECTORY_VARIABLE, THINK_TIME_VARIABLE
+from loadtests.locust_run import LocustRun, run_locust
 from loadtests.processes import IdpServer, free_port, tree_cpu_seconds
 from loadtests.provisioning import provision_load_test
 from loadtests.report import CpuUsage, Summary, build_summary, write_summary
 from population_db import db as population_db
 from population_db import loader
 
-LOCUSTFILE = Path(__file__).resolve().with_name("locustfile.py")
 REPORTS_DIRECTORY = Path("loadtests") / "reports"
 LOAD_TEST_DIRECTORY = "loadtest"
 ARGON2_SAMPLES = 8
 SERVER_RATE_LIMIT = "1000000000"  # logins per minute from one IP (the load generator)
-LOCUST_GRACE_SECONDS = 60
 
 
 class LoadTestError(Exception):
@@ -66,6 +60,7 @@ class LoadTestOptions:
     accounts: int | None = None  # default: 10 per user, at least 500
     think_time: float = 1.0
     spawn_rate: float | None = None  # default: all users within the first second
+    locust_workers: int = 0  # Locust's distributed mode: a master and this many workers
 
     def account_count(self) -> int:
         return self.accounts if self.accounts is not None else max(500, 10 * self.users)
@@ -89,6 +84,7 @@ def run_load_test(
     environ: Mapping[str, str] = os.environ,
 ) -> LoadTestResult:
     """Run the whole load test; ``LoadTestError`` if it cannot start."""
+    scenarios_catalog.check_known(options.tags)
     settings = IdentitySettings()
     if options.workers > 1 and not settings.redis_url:
         raise LoadTestError(
@@ -98,28 +94,52 @@ def run_load_test(
     directory.mkdir(parents=True, exist_ok=True)
     population = _ensure_population(settings.population_database_url(), options, console)
     provisioning_directory = settings.data_dir / LOAD_TEST_DIRECTORY
-    with console.status("Provisioning load-test clients and accounts…"):
-        provisioned = provision_load_test(settings, provisioning_directory, options.account_count())
-    accounts = provisioned.accounts
-    console.print(
-        f"{len(accounts.credentials):,} load-test accounts ({accounts.created:,} new, "
-        f"{accounts.accounts_per_second:,.0f}/s) and clients in {provisioning_directory}"
-    )
-    argon2_ms = argon2_verify_cpu_ms(settings)
-    server_environment = _server_environment(environ)
+    _create_identity_schema(settings)  # before the server, or both would race to create it
+    port = free_port()
     server = IdpServer(
-        port=free_port(),
+        port=port,
         workers=options.workers,
-        environment=server_environment,
+        environment=_server_environment(environ, port),
         log_path=directory / "server.log",
     )
-    with console.status(f"Starting the IdP ({options.workers} worker(s))…"):
-        server.start()
+    # The server boots (imports, keys) while we provision: it reads clients and accounts
+    # only when the first requests come, after ``wait_ready``.
+    server.launch()
     try:
+        with console.status("Provisioning load-test clients and accounts…"):
+            provisioned = provision_load_test(
+                settings, provisioning_directory, options.account_count()
+            )
+        accounts = provisioned.accounts
+        console.print(
+            f"{len(accounts.credentials):,} load-test accounts ({accounts.created:,} new, "
+            f"{accounts.accounts_per_second:,.0f}/s) and clients in {provisioning_directory}"
+        )
+        argon2_ms = argon2_verify_cpu_ms(settings)
+        with console.status(f"Starting the IdP ({options.workers} worker(s))…"):
+            server.wait_ready()
         tags = scenarios_catalog.select(server.url, options.tags)
         console.print(f"IdP on {server.url}; scenarios: {', '.join(tags)}")
         csv_prefix = directory / "locust"
-        cpu = _run_locust(options, server, tags, csv_prefix, provisioning_directory, console)
+        run = LocustRun(
+            host=server.url,
+            users=options.users,
+            spawn_rate=options.spawn_rate or options.users,
+            duration=options.duration,
+            tags=tuple(tags),
+            csv_prefix=csv_prefix,
+            provisioning_directory=provisioning_directory,
+            think_time=options.think_time,
+            locust_workers=options.locust_workers,
+        )
+        server_before = tree_cpu_seconds(server.pid)
+        started = time.monotonic()
+        generator_cpu = run_locust(run, console)
+        cpu = CpuUsage(
+            server_seconds=tree_cpu_seconds(server.pid) - server_before,
+            load_generator_seconds=generator_cpu,
+            wall_seconds=time.monotonic() - started,
+        )
     finally:
         server.stop()
     run_settings = {
@@ -128,6 +148,7 @@ def run_load_test(
         "server_workers": options.workers,
         "tags": " ".join(tags),
         "think_time_s": options.think_time,
+        "locust_workers": options.locust_workers,
         "citizens": population,
         "load_test_accounts": len(accounts.credentials),
         "identity_db": sa.make_url(settings.identity_database_url()).get_backend_name(),
@@ -192,97 +213,18 @@ def _ensure_population(url: str, options: LoadTestOptions, console: Console) -> 
     return citizens
 
 
-def _server_environment(environ: Mapping[str, str]) -> dict[str, str]:
+def _create_identity_schema(settings: IdentitySettings) -> None:
+    engine = create_identity_engine(settings.identity_database_url())
+    try:
+        create_identity_schema(engine)
+    finally:
+        engine.dispose()
+
+
+def _server_environment(environ: Mapping[str, str], port: int) -> dict[str, str]:
+    """The environment's settings, with the issuer at the server's port and a login rate
+    limit that lets one load generator (one IP) through."""
     environment = dict(environ)
+    environment["NATID_ISSUER"] = f"http://127.0.0.1:{port}"
     environment["NATID_IP_ATTEMPTS_PER_MINUTE"] = SERVER_RATE_LIMIT
     return environment
-
-
-def _run_locust(
-    options: LoadTestOptions,
-    server: IdpServer,
-    tags: list[str],
-    csv_prefix: Path,
-    provisioning_directory: Path,
-    console: Console,
-) -> CpuUsage:
-    """Run Locust headless against ``server``; the CPU both sides used meanwhile."""
-    rate = options.spawn_rate or options.users
-    command = [
-        sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
-        "-u", str(options.users), "-r", f"{rate:g}", "-t", f"{options.duration}s",
-        "--host", server.url, "--csv", str(csv_prefix),
-        "--html", str(csv_prefix.with_name("locust.html")), "--only-summary",
-        "--tags", *tags,
-    ]  # fmt: skip
-    environment = {
-        **os.environ,
-        DIRECTORY_VARIABLE: str(provisioning_directory.resolve()),
-        THINK_TIME_VARIABLE: f"{options.think_time:g}",
-        "PYTHONPATH": os.pathsep.join(
-            filter(None, [str(LOCUSTFILE.parent.parent), os.environ.get("PYTHONPATH")])
-        ),
-    }
-    log_path = csv_prefix.with_name("locust.log")
-    server_before = tree_cpu_seconds(server.pid)
-    # Locust's own CPU: what the children this process reaped used, before and after.
-    children_before = _reaped_children_cpu_seconds()
-    started = time.monotonic()
-    with log_path.open("wb") as log:
-        locust = subprocess.Popen(
-            command, env=environment, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
-        )
-        _follow(locust, options, csv_prefix, console)
-    wall = time.monotonic() - started
-    server_cpu = tree_cpu_seconds(server.pid) - server_before
-    generator_cpu = _reaped_children_cpu_seconds() - children_before
-    if not Path(f"{csv_prefix}_stats.csv").exists():
-        tail = " | ".join(log_path.read_text(errors="replace").strip().splitlines()[-5:])
-        raise LoadTestError(f"Locust wrote no statistics (exit {locust.returncode}): {tail}")
-    return CpuUsage(
-        server_seconds=server_cpu, load_generator_seconds=generator_cpu, wall_seconds=wall
-    )
-
-
-def _reaped_children_cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
-def _follow(
-    locust: subprocess.Popen[bytes], options: LoadTestOptions, csv_prefix: Path, console: Console
-) -> None:
-    """Show progress until Locust exits (killed if it overstays the run time)."""
-    deadline = time.monotonic() + options.duration + LOCUST_GRACE_SECONDS
-    with Progress(
-        TextColumn("Load test"), BarColumn(), TimeElapsedColumn(),
-        TextColumn("{task.fields[live]}"), console=console,
-    ) as progress:  # fmt: skip
-        task = progress.add_task("run", total=options.duration, live="starting…")
-        started = time.monotonic()
-        while locust.poll() is None:
-            elapsed = min(time.monotonic() - started, options.duration)
-            progress.update(task, completed=elapsed, live=_live_figures(csv_prefix))
-            if time.monotonic() > deadline:
-                locust.kill()
-                locust.wait()
-                raise LoadTestError("Locust did not stop after the run time; killed it")
-            time.sleep(0.5)
-        progress.update(task, completed=options.duration, live=_live_figures(csv_prefix))
-
-
-def _live_figures(csv_prefix: Path) -> str:
-    """Requests/s and failures from the last line of Locust's history file."""
-    path = Path(f"{csv_prefix}_stats_history.csv")
-    try:
-        with path.open(encoding="utf-8", newline="") as handle:
-            rows = [row for row in csv.DictReader(handle) if row.get("Name") == "Aggregated"]
-    except OSError:
-        return "starting…"
-    if not rows:
-        return "starting…"
-    last: dict[str, Any] = rows[-1]
-    return (
-        f"{last['User Count']} users · {float(last['Requests/s']):,.0f} req/s · "
-        f"{last['Total Request Count']} requests · {last['Total Failure Count']} failures"
-    )

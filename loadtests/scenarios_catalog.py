@@ -60,6 +60,11 @@ def available_tags(discovery: dict[str, Any], paths: set[str]) -> list[str]:
     return [s.tag for s in SCENARIOS if s.available(discovery, paths)]
 
 
+def check_known(requested: Iterable[str]) -> None:
+    """Raise ``ScenarioSelectionError`` for a tag no scenario has (before any set-up)."""
+    resolve(requested, [scenario.tag for scenario in SCENARIOS])
+
+
 def resolve(requested: Iterable[str], available: list[str]) -> list[str]:
     """The scenario tags to run for ``requested`` (empty: every available one)."""
     wanted: list[str] = []

@@ -53,10 +53,17 @@ def loadtest(
         int | None,
         typer.Option("--accounts", min=1, help="Load-test accounts (default 10 per user, ≥ 500)."),
     ] = None,
+    locust_workers: Annotated[
+        int,
+        typer.Option(
+            "--locust-workers", min=0, help="Run Locust distributed: a master and N workers."
+        ),
+    ] = 0,
 ) -> None:
     """Load-test the authentication hot path with Locust and write a report."""
     from identity_service.accounts.provisioning import ProvisioningError
     from identity_service.db import IdentityDatabaseError
+    from loadtests.locust_run import LocustRunError
     from loadtests.processes import ServerStartError
     from loadtests.runner import LoadTestError, LoadTestOptions, run_load_test
     from loadtests.scenarios_catalog import ScenarioSelectionError
@@ -72,10 +79,12 @@ def loadtest(
         citizens=citizens,
         accounts=accounts,
         think_time=think_time,
+        locust_workers=locust_workers,
     )
     console = Console(highlight=False)
     failures = (
         LoadTestError,
+        LocustRunError,
         ServerStartError,
         ScenarioSelectionError,
         ProvisioningError,

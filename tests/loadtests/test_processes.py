@@ -1,0 +1,66 @@
+"""CPU accounting of process trees, and what happens when the IdP cannot start."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from loadtests.processes import IdpServer, ServerStartError, free_port, tree_cpu_seconds
+
+# A parent that starts a child burning ~0.4 s of CPU, then waits for a line on stdin.
+_BURNING_TREE = """
+import subprocess, sys
+child = subprocess.Popen([sys.executable, "-c",
+    "import time\\nend = time.thread_time() + 0.4\\nwhile time.thread_time() < end: pass\\n"
+    "print('done', flush=True)\\nimport sys; sys.stdin.readline()"],
+    stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+print(child.stdout.readline().decode().strip(), flush=True)
+sys.stdin.readline()
+child.stdin.close(); child.wait()
+"""
+
+
+def test_tree_cpu_includes_the_descendants() -> None:
+    parent = subprocess.Popen(
+        [sys.executable, "-c", _BURNING_TREE],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert parent.stdout is not None and parent.stdout.readline().strip() == "done"
+        # The parent itself barely ran; the 0.4 s were spent by its child.
+        assert tree_cpu_seconds(parent.pid) >= 0.35
+    finally:
+        assert parent.stdin is not None
+        parent.stdin.close()
+        parent.wait(timeout=10)
+        assert parent.stdout is not None
+        parent.stdout.close()
+
+
+def test_an_unknown_process_used_no_cpu() -> None:
+    assert tree_cpu_seconds(2**22 + 12345) == 0.0
+
+
+def test_free_port_can_be_bound() -> None:
+    port = free_port()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", port))
+
+
+def test_a_server_that_cannot_start_says_why(tmp_path: Path) -> None:
+    environment = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("NATID_")},
+        "NATID_DATA_DIR": str(tmp_path),  # no population database here
+    }
+    server = IdpServer(
+        port=free_port(), workers=1, environment=environment, log_path=tmp_path / "server.log"
+    )
+    with pytest.raises(ServerStartError, match="population"):
+        server.start(timeout=30)

@@ -1,0 +1,126 @@
+"""The report: Locust's CSV statistics, CPU per operation, thresholds, Markdown and JSON."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from loadtests.report import CpuUsage, build_summary, write_summary
+
+STATS_HEADER = [
+    "Type", "Name", "Request Count", "Failure Count", "Median Response Time",
+    "Average Response Time", "Min Response Time", "Max Response Time", "Average Content Size",
+    "Requests/s", "Failures/s", "50%", "66%", "75%", "80%", "90%", "95%", "98%", "99%",
+    "99.9%", "99.99%", "100%",
+]  # fmt: skip
+
+
+def _stats_row(kind: str, name: str, count: int, failures: int, p95: float) -> dict[str, str]:
+    row = dict.fromkeys(STATS_HEADER, "0")
+    row.update(
+        {
+            "Type": kind,
+            "Name": name,
+            "Request Count": str(count),
+            "Failure Count": str(failures),
+            "Requests/s": f"{count / 10:.3f}",
+            "50%": str(p95 / 2),
+            "95%": str(p95),
+            "99%": str(p95 * 1.5),
+            "Max Response Time": str(p95 * 2),
+        }
+    )
+    return row
+
+
+def _write_run(prefix: Path, rows: list[dict[str, str]], failures: list[list[str]]) -> None:
+    with Path(f"{prefix}_stats.csv").open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, STATS_HEADER)
+        writer.writeheader()
+        writer.writerows(rows)
+        writer.writerow(_stats_row("", "Aggregated", 999, 0, 1))
+    with Path(f"{prefix}_failures.csv").open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["Method", "Name", "Error", "Occurrences"])
+        writer.writerows(failures)
+
+
+CPU = CpuUsage(server_seconds=2.0, load_generator_seconds=1.0, wall_seconds=10.0)
+
+
+def test_a_login_only_run_is_set_against_argon2(tmp_path: Path) -> None:
+    prefix = tmp_path / "locust"
+    _write_run(
+        prefix,
+        [
+            _stats_row("flow", "citizen login", 100, 0, 120),
+            _stats_row("GET", "login: authorize", 100, 0, 5),
+            _stats_row("POST", "login: submit password", 100, 0, 60),
+            _stats_row("portal-side", "verify ID token (cached JWKS)", 100, 0, 1),
+        ],
+        [],
+    )
+    summary = build_summary(
+        prefix, settings={"users": 5}, cpu=CPU, argon2_verify_ms=16.0, fail_p95_ms=None
+    )
+    figures = summary.cpu_per_operation()
+    assert figures["server_cpu_ms_per_flow"] == pytest.approx(2000 / 100)
+    assert figures["server_cpu_ms_per_request"] == pytest.approx(2000 / 200)
+    assert figures["server_cpu_ms_per_login"] == pytest.approx(20.0)
+    assert figures["login_cpu_vs_argon2_verify"] == pytest.approx(20.0 / 16.0)
+    assert summary.passed
+    assert [row.name for row in summary.steps] == ["login: authorize", "login: submit password"]
+    assert [row.kind for row in summary.portal_side] == ["portal-side"]
+
+
+def test_a_mix_has_no_per_login_figure(tmp_path: Path) -> None:
+    prefix = tmp_path / "locust"
+    _write_run(
+        prefix,
+        [
+            _stats_row("flow", "citizen login", 10, 0, 100),
+            _stats_row("flow", "sso login", 30, 0, 20),
+            _stats_row("GET", "sso: authorize", 40, 0, 5),
+        ],
+        [],
+    )
+    summary = build_summary(prefix, settings={}, cpu=CPU, argon2_verify_ms=16.0, fail_p95_ms=None)
+    figures = summary.cpu_per_operation()
+    assert figures["server_cpu_ms_per_flow"] == pytest.approx(2000 / 40)
+    assert figures["server_cpu_ms_per_login"] is None
+    assert figures["login_cpu_vs_argon2_verify"] is None
+
+
+def test_failures_and_slow_steps_fail_the_run(tmp_path: Path) -> None:
+    prefix = tmp_path / "locust"
+    _write_run(
+        prefix,
+        [
+            _stats_row("flow", "citizen login", 10, 2, 300),
+            _stats_row("POST", "login: submit password", 10, 2, 250),
+            _stats_row("GET", "login: authorize", 10, 0, 20),
+        ],
+        [["POST", "login: submit password", "expected HTTP 303, got 429", "2"]],
+    )
+    summary = build_summary(prefix, settings={}, cpu=CPU, argon2_verify_ms=None, fail_p95_ms=100)
+    assert not summary.passed
+    assert summary.total_failures == 4
+    assert summary.threshold_misses == ["POST login: submit password: p95 250 ms > 100 ms"]
+    assert summary.failures[0]["occurrences"] == 2
+    json_path, markdown_path = write_summary(summary, tmp_path)
+    document = json.loads(json_path.read_text())
+    assert document["passed"] is False and document["total_failures"] == 4
+    markdown = markdown_path.read_text()
+    assert "**FAILED**" in markdown and "got 429" in markdown
+    assert "| POST login: submit password | 10 | 2 |" in markdown
+
+
+def test_a_run_without_requests_does_not_pass(tmp_path: Path) -> None:
+    prefix = tmp_path / "locust"
+    _write_run(prefix, [], [])
+    summary = build_summary(prefix, settings={}, cpu=CPU, argon2_verify_ms=None, fail_p95_ms=None)
+    assert not summary.passed
+    assert summary.cpu_per_operation()["server_cpu_ms_per_flow"] is None
