@@ -1,7 +1,10 @@
-"""Alembic environment of the identity history: everything is in ``SchemaHistory``."""
+"""Alembic environment of the identity history: everything is in ``SchemaHistory``.
+
+The history that started the command passes itself in the config's attributes.
+"""
 
 from alembic import context
 
 from identity_service.migrations import IDENTITY_HISTORY
 
-IDENTITY_HISTORY.run_environment(context)
+context.config.attributes.get("history", IDENTITY_HISTORY).run_environment(context)

@@ -139,13 +139,13 @@ class SchemaHistory:
         A database made before migrations existed (tables, no version) is adopted: the
         baseline revision creates only the tables that are missing.
         """
-        # On SQLite the transaction opens with BEGIN IMMEDIATE: the write lock, at once.
-        with self._migration_connection(engine) as connection, connection.begin():
-            if connection.dialect.name == "postgresql":
-                connection.execute(
-                    sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": self._lock_key()}
-                )
+        with self._locked_transaction(engine) as connection:
             command.upgrade(self.config(connection), revision)
+
+    def downgrade(self, engine: Engine, revision: str) -> None:
+        """Migrate back to ``revision`` (``"base"``: nothing left) in one transaction."""
+        with self._locked_transaction(engine) as connection:
+            command.downgrade(self.config(connection), revision)
 
     def new_revision(self, message: str) -> Path:
         """Write a revision for what the models have and the scripts do not (autogenerate).
@@ -222,6 +222,16 @@ class SchemaHistory:
     def _lock_key(self) -> int:
         # A stable 31-bit key per history for PostgreSQL's advisory lock.
         return zlib.crc32(f"natid-migrations:{self.name}".encode()) & 0x7FFFFFFF
+
+    @contextmanager
+    def _locked_transaction(self, engine: Engine) -> Iterator[Connection]:
+        # On SQLite the transaction opens with BEGIN IMMEDIATE: the write lock, at once.
+        with self._migration_connection(engine) as connection, connection.begin():
+            if connection.dialect.name == "postgresql":
+                connection.execute(
+                    sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": self._lock_key()}
+                )
+            yield connection
 
     @contextmanager
     def _migration_connection(self, engine: Engine) -> Iterator[Connection]:
