@@ -2,9 +2,11 @@
 
 ``natid loadtest`` (or ``loadtests.provisioning``) writes a directory holding
 ``accounts.json`` (a JSON list of ``{personal_id_number, password}``, the format of
-``natid accounts provision``) and ``clients.json`` (the load-test portals and bank back-end
-with their secrets). Locust processes find it through ``NATID_LOADTEST_DIR``; each file
-can also be named on its own with ``NATID_LOADTEST_ACCOUNTS`` / ``NATID_LOADTEST_CLIENTS``.
+``natid accounts provision``), ``clients.json`` (the load-test portals and bank back-end
+with their secrets) and ``kyc_subjects.json`` (what a bank holds about the same citizens:
+``{personal_id_number, full_name, birth_date, gender}``). Locust processes find it through
+``NATID_LOADTEST_DIR``; each file can also be named on its own with
+``NATID_LOADTEST_ACCOUNTS``, ``NATID_LOADTEST_CLIENTS`` or ``NATID_LOADTEST_KYC_SUBJECTS``.
 
 This module never imports Locust (importing Locust monkey-patches the process with gevent),
 so the runner and the tests can use it.
@@ -23,8 +25,10 @@ DIRECTORY_VARIABLE = "NATID_LOADTEST_DIR"
 ACCOUNTS_VARIABLE = "NATID_LOADTEST_ACCOUNTS"
 CLIENTS_VARIABLE = "NATID_LOADTEST_CLIENTS"
 THINK_TIME_VARIABLE = "NATID_LOADTEST_THINK_TIME"
+KYC_SUBJECTS_VARIABLE = "NATID_LOADTEST_KYC_SUBJECTS"
 ACCOUNTS_FILE = "accounts.json"
 CLIENTS_FILE = "clients.json"
+KYC_SUBJECTS_FILE = "kyc_subjects.json"
 DEFAULT_THINK_TIME = 1.0
 
 
@@ -36,6 +40,24 @@ class LoadTestConfigError(Exception):
 class Credential:
     personal_id_number: str
     password: str
+
+
+@dataclass(frozen=True, slots=True)
+class KycSubject:
+    """What a bank holds about a citizen it asks the e-KYC API about."""
+
+    personal_id_number: str
+    full_name: str
+    birth_date: str  # ISO 8601, as the API takes it
+    gender: str
+
+    def as_json(self) -> dict[str, str]:
+        return {
+            "personal_id_number": self.personal_id_number,
+            "full_name": self.full_name,
+            "birth_date": self.birth_date,
+            "gender": self.gender,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +126,23 @@ def read_accounts(path: Path) -> list[Credential]:
     return credentials
 
 
+def read_kyc_subjects(path: Path) -> list[KycSubject]:
+    rows = _read_json(path)
+    try:
+        subjects = [
+            KycSubject(
+                str(r["personal_id_number"]), str(r["full_name"]), str(r["birth_date"]),
+                str(r["gender"]),
+            )
+            for r in rows
+        ]  # fmt: skip
+    except (TypeError, KeyError) as error:
+        raise LoadTestConfigError(f"{path} is not a list of e-KYC subjects") from error
+    if not subjects:
+        raise LoadTestConfigError(f"{path} lists no e-KYC subjects")
+    return subjects
+
+
 def read_clients(path: Path) -> LoadTestClients:
     try:
         return LoadTestClients.from_json(_read_json(path))
@@ -117,6 +156,10 @@ def accounts_path(environ: Mapping[str, str] = os.environ) -> Path:
 
 def clients_path(environ: Mapping[str, str] = os.environ) -> Path:
     return _path(environ, CLIENTS_VARIABLE, CLIENTS_FILE)
+
+
+def kyc_subjects_path(environ: Mapping[str, str] = os.environ) -> Path:
+    return _path(environ, KYC_SUBJECTS_VARIABLE, KYC_SUBJECTS_FILE)
 
 
 def think_time(environ: Mapping[str, str] = os.environ) -> float:

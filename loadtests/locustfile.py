@@ -32,10 +32,19 @@ from typing import Any
 from locust import events
 from locust.env import Environment
 
+from loadtests.scenarios.kyc import EkycVerify
 from loadtests.scenarios.login import CitizenLogin, SsoLogin
 from loadtests.scenarios.portal import PortalVerification
+from loadtests.scenarios.tokens import ClientCredentials, TokenRefresh
 
-__all__ = ["CitizenLogin", "PortalVerification", "SsoLogin"]
+__all__ = [
+    "CitizenLogin",
+    "ClientCredentials",
+    "EkycVerify",
+    "PortalVerification",
+    "SsoLogin",
+    "TokenRefresh",
+]
 
 
 def _runs_under(user_class: type, tags: set[str] | None, excluded: set[str] | None) -> bool:

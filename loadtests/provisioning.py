@@ -2,8 +2,10 @@
 
 ``provision_load_test`` registers the dedicated load-test clients in the identity
 database (through the client registry, as ``natid clients add`` does) and gives seeded
-citizens load-test accounts (``natid accounts provision``), then writes ``clients.json``
-and ``accounts.json`` into one directory that Locust reads (``loadtests.config``).
+citizens load-test accounts (``natid accounts provision``), then writes ``clients.json``,
+``accounts.json`` and ``kyc_subjects.json`` (the same citizens' name, birth date and
+gender as a bank would hold them) into one directory that Locust reads
+(``loadtests.config``).
 
 The clients sign ID tokens with ES256: the IdP's cost per login should be the password
 hash, not an RSA signature (RS256 signing costs ~1 ms, ES256 ~20 µs). Their ids are fixed
@@ -19,8 +21,11 @@ import secrets
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import sqlalchemy as sa
+
 from identity_service.accounts.passwords import PasswordHashing
 from identity_service.accounts.provisioning import (
+    CHUNK_SIZE,
     ProvisionResult,
     provision_load_test_accounts,
     write_credentials_file,
@@ -33,11 +38,14 @@ from identity_service.oidc.registration import ClientRegistration
 from loadtests.config import (
     ACCOUNTS_FILE,
     CLIENTS_FILE,
+    KYC_SUBJECTS_FILE,
+    KycSubject,
     LoadTestClient,
     LoadTestClients,
     LoadTestConfigError,
     read_clients,
 )
+from population_db.db import CITIZEN_TABLE
 from population_db.registry import PopulationRegistry
 
 ID_TOKEN_ALGORITHM = "ES256"
@@ -73,12 +81,14 @@ def provision_load_test(
         result = provision_load_test_accounts(
             engine, registry, PasswordHashing.from_settings(settings), accounts
         )
+        subjects = _kyc_subjects(registry, [c.personal_id_number for c in result.credentials])
     finally:
         if registry is not None:
             registry.close()
         engine.dispose()
     write_credentials_file(directory / ACCOUNTS_FILE, result.credentials)
     _write_private_json(directory / CLIENTS_FILE, clients.as_json())
+    _write_private_json(directory / KYC_SUBJECTS_FILE, [s.as_json() for s in subjects])
     return ProvisionedLoadTest(directory, clients, result)
 
 
@@ -126,6 +136,21 @@ def _register_clients(registry: ClientRegistry, previous: dict[str, str]) -> Loa
         second_portal=registered["second_portal"],
         bank=registered["bank"],
     )
+
+
+def _kyc_subjects(registry: PopulationRegistry, numbers: list[str]) -> list[KycSubject]:
+    """The population records' name, birth date and gender, in the order of ``numbers``."""
+    citizen = CITIZEN_TABLE
+    columns = (citizen.c.personal_id_number, citizen.c.full_name, citizen.c.birth_date,
+               citizen.c.gender)  # fmt: skip
+    found: dict[str, KycSubject] = {}
+    with registry.engine.connect() as connection:
+        for start in range(0, len(numbers), CHUNK_SIZE):
+            chunk = numbers[start : start + CHUNK_SIZE]
+            query = sa.select(*columns).where(citizen.c.personal_id_number.in_(chunk))
+            for number, name, born, gender in connection.execute(query):
+                found[number] = KycSubject(number, name, born.isoformat(), gender)
+    return [found[number] for number in numbers if number in found]
 
 
 def _previous_secrets(path: Path) -> dict[str, str]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -39,13 +40,28 @@ def _grant(grant_type: str) -> Callable[[dict[str, Any], set[str]], bool]:
     return offered
 
 
+def _introspection(discovery: dict[str, Any], paths: set[str]) -> bool:
+    endpoint = discovery.get("introspection_endpoint")
+    return isinstance(endpoint, str) and urlsplit(endpoint).path in paths
+
+
+def _kyc(discovery: dict[str, Any], paths: set[str]) -> bool:
+    return KYC_VERIFY_PATH in paths and _grant("client_credentials")(discovery, paths)
+
+
 SCENARIOS: tuple[Scenario, ...] = (
     Scenario("login", "citizen login: code flow with PKCE, ID token, userinfo", _always),
+    Scenario("kyc", "bank back-end: e-KYC verify with a machine token", _kyc),
     Scenario("sso", "SSO login at a second portal (no password)", _always),
+    Scenario("refresh", "refresh-token rotation with a new ID token", _grant("refresh_token")),
+    Scenario(
+        "client_credentials", "machine access token for kyc.verify", _grant("client_credentials")
+    ),
+    Scenario("introspection", "portal introspects a citizen's access token", _introspection),
     Scenario("jwks", "portal fetches the JWKS", _always),
 )
 # Tags naming several scenarios at once.
-GROUPS: dict[str, tuple[str, ...]] = {"portal": ("jwks",)}
+GROUPS: dict[str, tuple[str, ...]] = {"portal": ("introspection", "jwks")}
 
 
 class ScenarioSelectionError(Exception):

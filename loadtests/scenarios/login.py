@@ -222,7 +222,7 @@ class SsoLogin(IdpUser):
         if self.first_subject is None:
             self.client.cookiejar.clear()
             credential = next_citizen(self.worker_index)
-            with self.flow("sso: first login") as outcome:
+            with self.flow("setup: sso first login") as outcome:
                 tokens = log_in(self, clients().portal, "sso setup", credential)
             if not outcome.ok:
                 return

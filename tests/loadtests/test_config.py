@@ -15,6 +15,7 @@ from loadtests.config import (
     clients_path,
     read_accounts,
     read_clients,
+    read_kyc_subjects,
     think_time,
 )
 
@@ -69,3 +70,18 @@ def test_think_time(text: str, expected: float) -> None:
 def test_think_time_errors(text: str) -> None:
     with pytest.raises(LoadTestConfigError):
         think_time({"NATID_LOADTEST_THINK_TIME": text})
+
+
+def test_kyc_subjects_file(tmp_path: Path) -> None:
+    path = tmp_path / "kyc_subjects.json"
+    row = {
+        "personal_id_number": "1",
+        "full_name": "A B",
+        "birth_date": "2000-01-02",
+        "gender": "male",
+    }
+    path.write_text(json.dumps([row]))
+    assert [subject.as_json() for subject in read_kyc_subjects(path)] == [row]
+    path.write_text(json.dumps([{"personal_id_number": "1"}]))
+    with pytest.raises(LoadTestConfigError, match="e-KYC subjects"):
+        read_kyc_subjects(path)

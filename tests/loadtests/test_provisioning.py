@@ -10,8 +10,9 @@ from identity_service.config import IdentitySettings
 from identity_service.db import create_identity_engine
 from identity_service.oidc.client_secrets import ClientSecretHasher
 from identity_service.oidc.clients import ClientRegistry
-from loadtests.config import read_accounts, read_clients
+from loadtests.config import read_accounts, read_clients, read_kyc_subjects
 from loadtests.provisioning import provision_load_test
+from population_db.registry import PopulationRegistry
 
 
 def _registry(settings: IdentitySettings) -> ClientRegistry:
@@ -30,7 +31,7 @@ def test_clients_and_accounts_are_registered_and_written(
     assert len(result.accounts.credentials) == 40
     clients = read_clients(directory / "clients.json")
     assert clients == result.clients
-    for name in ("accounts.json", "clients.json"):
+    for name in ("accounts.json", "clients.json", "kyc_subjects.json"):
         assert stat.S_IMODE((directory / name).stat().st_mode) == 0o600
     registry = _registry(settings)
     portal = registry.get(clients.portal.client_id)
@@ -69,3 +70,23 @@ def test_a_damaged_clients_file_gets_new_secrets_that_work(
     portal = registry.get(again.clients.portal.client_id)
     assert registry.verify_secret(portal, again.clients.portal.client_secret)
     assert json.loads((directory / "clients.json").read_text()) == again.clients.as_json()
+
+
+def test_kyc_subjects_are_the_same_citizens_as_the_registry_holds_them(
+    settings: IdentitySettings, tmp_path: Path
+) -> None:
+    directory = tmp_path / "provisioned"
+    result = provision_load_test(settings, directory, 12)
+    subjects = read_kyc_subjects(directory / "kyc_subjects.json")
+    numbers = [c.personal_id_number for c in result.accounts.credentials]
+    assert [s.personal_id_number for s in subjects] == numbers
+    registry = PopulationRegistry.from_url(settings.population_database_url())
+    try:
+        for subject in subjects:
+            record = registry.get(subject.personal_id_number)
+            assert record is not None
+            assert subject.full_name == record.full_name
+            assert subject.birth_date == record.birth_date.isoformat()
+            assert subject.gender == record.gender
+    finally:
+        registry.close()

@@ -33,8 +33,19 @@ def test_unknown_and_unavailable_scenarios_are_errors() -> None:
 
 
 def test_availability_follows_the_discovery_and_openapi_documents() -> None:
-    offered = set(available_tags({"grant_types_supported": []}, set()))
-    assert {"login", "sso", "jwks"} <= offered
+    bare = set(available_tags({"grant_types_supported": ["authorization_code"]}, set()))
+    assert bare == {"login", "sso", "jwks"}
+    discovery = {
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "introspection_endpoint": "http://127.0.0.1:8000/introspect",
+    }
+    everything = set(available_tags(discovery, {"/introspect", "/api/v1/kyc/verify"}))
+    assert everything == set(ALL)
+    # Advertised but not served (no such path): not available.
+    assert "introspection" not in available_tags(discovery, {"/api/v1/kyc/verify"})
+    # e-KYC needs the machine token too.
+    no_machine = {**discovery, "grant_types_supported": ["authorization_code"]}
+    assert "kyc" not in available_tags(no_machine, {"/introspect", "/api/v1/kyc/verify"})
 
 
 def test_every_catalogued_tag_is_a_tag_of_the_locustfile() -> None:
