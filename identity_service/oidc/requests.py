@@ -9,7 +9,6 @@ compared as exact strings with the registration: no prefix, case or port leeway.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -30,10 +29,12 @@ from identity_service.oidc.errors import (
 )
 from identity_service.oidc.levels import requested_level
 from identity_service.oidc.metadata import UI_LOCALES
+from population_db.identifiers import InvalidIdNumberError, PersonalIdNumber
 
 MAX_PARAMETER_LENGTH = 2048
 PROMPT_VALUES = frozenset({"none", "login", "consent", "select_account"})
-_LOGIN_HINT = re.compile(r"[0-9 .\-]{12,20}")
+# Twelve digits in groups with separators ("079 092 999 004") fit easily.
+MAX_LOGIN_HINT_LENGTH = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,10 +189,13 @@ def _max_age(raw: str | None) -> int | None:
 
 
 def _login_hint(raw: str | None) -> str | None:
-    # Only an ID-number-shaped hint is kept: it pre-fills the login form, nothing more.
-    if raw and _LOGIN_HINT.fullmatch(raw):
-        return "".join(character for character in raw if character.isdigit())
-    return None
+    # Only a well-formed ID number is kept: it pre-fills the login form, nothing more.
+    if not raw or len(raw) > MAX_LOGIN_HINT_LENGTH:
+        return None
+    try:
+        return PersonalIdNumber.parse(raw).value
+    except InvalidIdNumberError:
+        return None
 
 
 def preferred_locale(ui_locales: str) -> str | None:
