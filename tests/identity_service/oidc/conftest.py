@@ -19,13 +19,15 @@ from fastapi import FastAPI
 from identity_service.accounts.models import DemoCredential
 from identity_service.api.deps import IdentityServices
 from identity_service.config import IdentitySettings
-from identity_service.state import MemoryStateStore
+from identity_service.state import MemoryStateStore, StateStore
 from tests.identity_service.oidc.environment import (
+    REDIS_URL_VARIABLE,
     close_app,
     demo_accounts,
     make_app,
     make_identity_template,
     make_settings,
+    redis_state_store,
     seed_test_population,
 )
 from tests.identity_service.oidc.support import ISSUER, Browser, FakeClock
@@ -64,13 +66,23 @@ def settings(tmp_path: Path, population_url: str, identity_template: Path) -> Id
     return make_settings(tmp_path, population_url, identity_template)
 
 
-@pytest.fixture
-def state(clock: FakeClock) -> MemoryStateStore:
-    return MemoryStateStore(clock=clock)
+# The same tests run against Redis when a test Redis is configured (NATID_TEST_REDIS_URL).
+STATE_STORES = ["memory"] + (
+    [pytest.param("redis", marks=pytest.mark.redis)] if os.environ.get(REDIS_URL_VARIABLE) else []
+)
+
+
+@pytest.fixture(params=STATE_STORES)
+def state(request: pytest.FixtureRequest, clock: FakeClock) -> Iterator[StateStore]:
+    if request.param == "memory":
+        yield MemoryStateStore(clock=clock)
+        return
+    with redis_state_store(os.environ[REDIS_URL_VARIABLE], clock) as store:
+        yield store
 
 
 @pytest.fixture
-def app(settings: IdentitySettings, state: MemoryStateStore, clock: FakeClock) -> Iterator[FastAPI]:
+def app(settings: IdentitySettings, state: StateStore, clock: FakeClock) -> Iterator[FastAPI]:
     application = make_app(settings, state, clock)
     yield application
     close_app(application)

@@ -7,8 +7,12 @@ cannot see this directory's fixtures).
 from __future__ import annotations
 
 import shutil
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import redis
 from fastapi import FastAPI
 
 from identity_service.accounts.models import DemoCredential
@@ -17,7 +21,7 @@ from identity_service.app import create_app
 from identity_service.config import IdentitySettings
 from identity_service.db import create_identity_engine, create_identity_schema
 from identity_service.keys import KeyStore
-from identity_service.state import StateStore
+from identity_service.state import RedisStateStore, StateStore
 from population_db.loader import seed_population
 from tests.identity_service.oidc.support import ISSUER, FakeClock
 
@@ -28,6 +32,7 @@ TEST_PASSPHRASE = "test-key-passphrase"
 # Real argon2id, deliberately cheap (warehouse's trick): tests stay fast.
 CHEAP_ARGON2 = {"argon2_memory_kib": 1024, "argon2_time_cost": 1, "argon2_parallelism": 1}
 GENERATED_CITIZENS = 60
+REDIS_URL_VARIABLE = "NATID_TEST_REDIS_URL"
 
 
 def seed_test_population(directory: Path) -> str:
@@ -59,6 +64,43 @@ def make_settings(directory: Path, population_url: str, template: Path) -> Ident
         key_passphrase=TEST_PASSPHRASE,
         **CHEAP_ARGON2,
     )
+
+
+@contextmanager
+def redis_state_store(url: str, clock: FakeClock) -> Iterator[RedisStateStore]:
+    """A Redis state store under a key prefix of its own, emptied afterwards.
+
+    Redis expires keys in real time; tests move a fake clock. So that a test that lets
+    60 s pass sees the same expiries as with the memory store, moving ``clock`` forward
+    also takes that much off the remaining life of every key under the prefix.
+    """
+    prefix = f"natid_test:{uuid.uuid4().hex}:"
+    store = RedisStateStore.from_url(url, prefix=prefix)
+    client = redis.Redis.from_url(url)
+    advance_clock = clock.advance
+
+    def advance(seconds: float) -> None:
+        advance_clock(seconds)
+        for key in client.scan_iter(match=f"{prefix}*"):
+            remaining_ms = client.pttl(key)
+            if remaining_ms > 0:
+                left = remaining_ms - int(seconds * 1000)
+                if left > 0:
+                    client.pexpire(key, left)
+                else:
+                    client.delete(key)
+
+    clock.advance = advance  # type: ignore[method-assign]
+    try:
+        yield store
+    finally:
+        clock.advance = advance_clock  # type: ignore[method-assign]
+        try:
+            for key in client.scan_iter(match=f"{prefix}*"):
+                client.delete(key)
+        finally:
+            client.close()
+            store.close()
 
 
 def make_app(settings: IdentitySettings, state: StateStore, clock: FakeClock) -> FastAPI:
