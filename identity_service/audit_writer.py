@@ -1,4 +1,4 @@
-"""Group commit for the audit log: many request threads, one append transaction at a time.
+"""Group commit for the audit log: many concurrent requests, one append transaction at a time.
 
 Owns ``AuditWriter``. Each append to the ``AuditLog`` is one serialised transaction, and a
 durable commit costs a disk flush (about 1-3 ms on SQLite), so appending entry by entry
@@ -8,13 +8,20 @@ caller still returns only once its own entry is committed (an answer is never gi
 unaudited), but the flush is shared by everyone who arrived while the previous batch was
 being written.
 
+Callers wait in one of two ways: ``record`` blocks the calling thread (synchronous routes,
+which FastAPI runs in its thread pool), ``record_async`` suspends the calling coroutine
+(asynchronous routes: the event loop keeps serving others, and no thread is held).
+
 A daemon thread does the writing; it starts on the first entry and ends after a short
 idle spell, so an app that audits nothing (or a test that builds many apps) keeps no
-thread around. ``close`` flushes what is queued and stops it.
+thread around. ``close`` flushes what is queued and stops it; entries recorded after that
+are written by the caller itself.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import queue
 import threading
 from dataclasses import dataclass, field
@@ -32,9 +39,35 @@ COMMIT_TIMEOUT_SECONDS = 30.0
 
 @dataclass(slots=True)
 class _Pending:
+    """One queued entry and how its caller learns that it was written (or why not)."""
+
     entry: NewAuditEntry
     done: threading.Event = field(default_factory=threading.Event)
+    future: asyncio.Future[None] | None = None
     error: BaseException | None = None
+
+    def finish(self, error: BaseException | None) -> None:
+        self.error = error
+        self.done.set()
+        if self.future is not None:
+            # RuntimeError: the loop was closed, so nobody is waiting any more.
+            with contextlib.suppress(RuntimeError):
+                self.future.get_loop().call_soon_threadsafe(_resolve, self.future, error)
+
+
+def _resolve(future: asyncio.Future[None], error: BaseException | None) -> None:
+    if future.done():  # the waiter was cancelled
+        return
+    if error is None:
+        future.set_result(None)
+    else:
+        future.set_exception(_as_audit_error(error))
+
+
+def _as_audit_error(error: BaseException) -> AuditError:
+    if isinstance(error, AuditError):
+        return AuditError(str(error))
+    return AuditError(f"audit log unavailable: {error.__class__.__name__}")
 
 
 # Put in the queue by ``close`` so that the waiting thread notices at once.
@@ -42,7 +75,7 @@ _WAKE_UP = _Pending(NewAuditEntry("wake_up"))
 
 
 class AuditWriter:
-    """Appends entries to ``log`` in group commits; ``record`` blocks until committed."""
+    """Appends entries to ``log`` in group commits (see the module docstring)."""
 
     def __init__(self, log: AuditLog, *, max_batch: int = DEFAULT_MAX_BATCH) -> None:
         if max_batch < 1:
@@ -64,16 +97,27 @@ class AuditWriter:
         details: dict[str, Any] | None = None,
         actor: str | None = None,
     ) -> None:
-        """Append one entry (arguments as ``AuditLog.record``); raises ``AuditError``."""
-        pending = _Pending(NewAuditEntry(event, subject, client_id, level, details, actor))
-        self._queue.put(pending)
-        self._ensure_thread()
+        """Append one entry (arguments as ``AuditLog.record``), blocking until it is
+        committed; raises ``AuditError``."""
+        self.record_entry(NewAuditEntry(event, subject, client_id, level, details, actor))
+
+    def record_entry(self, entry: NewAuditEntry) -> None:
+        """``record`` for an entry built beforehand."""
+        pending = _Pending(entry)
+        self._submit(pending)
         if not pending.done.wait(COMMIT_TIMEOUT_SECONDS):
             raise AuditError("audit log unavailable: the append did not complete in time")
         if pending.error is not None:
-            if isinstance(pending.error, AuditError):
-                raise AuditError(str(pending.error)) from pending.error
-            raise AuditError(f"audit log unavailable: {pending.error.__class__.__name__}")
+            raise _as_audit_error(pending.error) from pending.error
+
+    async def record_async(self, entry: NewAuditEntry) -> None:
+        """Append ``entry``, suspending the caller until it is committed; ``AuditError``."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._submit(_Pending(entry, future=future))
+        try:
+            await asyncio.wait_for(future, COMMIT_TIMEOUT_SECONDS)
+        except TimeoutError:
+            raise AuditError("audit log unavailable: the append did not complete in time") from None
 
     def close(self) -> None:
         """Write what is queued, then stop the thread (later records write synchronously)."""
@@ -83,29 +127,25 @@ class AuditWriter:
         if thread is not None:
             self._queue.put(_WAKE_UP)
             thread.join()
-        while self._drain_once(block=False):
-            pass
+        self._drain()
 
     # -- internals ------------------------------------------------------------------------
 
-    def _ensure_thread(self) -> None:
+    def _submit(self, pending: _Pending) -> None:
+        self._queue.put(pending)
         with self._lock:
-            if self._closed:
-                closed = True
-            else:
-                closed = False
-                if self._thread is None or not self._thread.is_alive():
-                    self._thread = threading.Thread(
-                        target=self._run, name="natid-audit-writer", daemon=True
-                    )
-                    self._thread.start()
+            closed = self._closed
+            if not closed and (self._thread is None or not self._thread.is_alive()):
+                self._thread = threading.Thread(
+                    target=self._run, name="natid-audit-writer", daemon=True
+                )
+                self._thread.start()
         if closed:
-            while self._drain_once(block=False):
-                pass
+            self._drain()
 
     def _run(self) -> None:
         while True:
-            if not self._drain_once(block=True):
+            if not self._write_batch(block=True):
                 with self._lock:
                     # An entry queued after the idle timeout but before this check would
                     # find the thread alive and not start another: look once more.
@@ -113,7 +153,11 @@ class AuditWriter:
                         self._thread = None
                         break
 
-    def _drain_once(self, *, block: bool) -> bool:
+    def _drain(self) -> None:
+        while self._write_batch(block=False):
+            pass
+
+    def _write_batch(self, *, block: bool) -> bool:
         """Write one batch; False when nothing arrived (within the idle time if blocking)."""
         try:
             first = self._queue.get(timeout=IDLE_SECONDS) if block else self._queue.get_nowait()
@@ -139,13 +183,15 @@ class AuditWriter:
                     try:
                         self.log.record_many([pending.entry])
                     except BaseException as single_error:
-                        pending.error = single_error
-                    pending.done.set()
+                        pending.finish(single_error)
+                    else:
+                        pending.finish(None)
                 return True
             for pending in batch:
-                pending.error = error
+                pending.finish(error)
+            return True
         for pending in batch:
-            pending.done.set()
+            pending.finish(None)
         return True
 
 

@@ -25,6 +25,9 @@ class IdentitySettings(BaseSettings):
     identity_db_url: str | None = None
     population_db_url: str | None = None
     redis_url: str | None = None
+    # Every key in Redis starts with this: several deployments (or test runs) can share
+    # one Redis without seeing each other's codes, sessions and counters.
+    redis_prefix: str = "natid:"
     # None means the development passphrase: the key store warns loudly when it is used.
     key_passphrase: str | None = None
     # Server secret for pairwise subjects, CSRF and cookie signing; None means one is
@@ -49,7 +52,7 @@ class IdentitySettings(BaseSettings):
     # e-KYC verify API, per relying party: a burst limit per wall-clock second and a quota
     # per day (Vietnam time). High by default so that load tests measure the service,
     # not the limiter; lower them for a real deployment.
-    kyc_requests_per_second: int = 1000
+    kyc_requests_per_second: int = 5000
     kyc_daily_quota: int = 1_000_000
 
     def identity_database_url(self) -> str:

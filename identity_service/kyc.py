@@ -45,7 +45,7 @@ from identity_service.accounts.errors import (
     RateLimitedError,
 )
 from identity_service.accounts.service import AccountService
-from identity_service.audit import AuditEvent
+from identity_service.audit import AuditEvent, NewAuditEntry
 from identity_service.audit_writer import AuditWriter
 from identity_service.keys import KeyStore
 from population_db.registry import CitizenRecord, PopulationRegistry, normalize_name
@@ -112,25 +112,59 @@ class KycService:
         self._issuer = issuer
         self._clock = clock
 
-    def verify(self, client_id: str, query: KycQuery) -> KycAnswer:
-        """Compare, sign, audit. Raises ``KycOtpLockedError`` (after auditing it) when
-        the one-time code may not be tried now, ``AuditError`` if it cannot be audited."""
+    async def verify(self, client_id: str, query: KycQuery) -> KycAnswer:
+        """Compare, sign, and return once the answer is audited.
+
+        Raises ``KycOtpLockedError`` (after auditing the refusal) when the one-time code
+        may not be tried now, ``AuditError`` when the audit log cannot take the entry.
+        The comparison runs in the caller's thread: one primary-key read and a signature,
+        short enough for an event loop; only the wait for the audit commit is awaited.
+        """
+        answer, locked_for, entry = self.evaluate(client_id, query)
+        await self._audit.record_async(entry)
+        if locked_for is not None:
+            raise KycOtpLockedError(locked_for)
+        return answer
+
+    def verify_blocking(self, client_id: str, query: KycQuery) -> KycAnswer:
+        """``verify`` for a worker thread: blocks until the answer is audited."""
+        answer, locked_for, entry = self.evaluate(client_id, query)
+        self._audit.record_entry(entry)
+        if locked_for is not None:
+            raise KycOtpLockedError(locked_for)
+        return answer
+
+    def evaluate(
+        self, client_id: str, query: KycQuery
+    ) -> tuple[KycAnswer, int | None, NewAuditEntry]:
+        """The signed answer, the seconds a locked-out code check must wait (or None), and
+        the audit entry to append before either is given to the relying party."""
         record = self._registry.get(query.personal_id_number)
         known = record is not None and not record.is_deceased
         matched = _compare(record if known else None, query)
         transaction_id = str(uuid.uuid4())
-        otp_outcome = "absent"
+        second_factor, locked_for = "absent", None
         if query.otp is not None:
             try:
-                otp_outcome = self._check_otp(client_id, query)
-            except KycOtpLockedError:
-                self._record(client_id, query, transaction_id, "otp_locked", matched, 1, "locked")
-                raise
+                second_factor = self._check_otp(client_id, query)
+            except KycOtpLockedError as error:
+                second_factor, locked_for = "locked", error.retry_after
         result = MATCH if known and all(matched.values()) else NO_MATCH
-        level = 2 if result == MATCH and otp_outcome == "verified" else 1
+        level = 2 if result == MATCH and second_factor == "verified" else 1
         result_jws = self._sign(client_id, transaction_id, result, matched, level)
-        self._record(client_id, query, transaction_id, result, matched, level, otp_outcome)
-        return KycAnswer(transaction_id, result, matched, level, result_jws)
+        entry = NewAuditEntry(
+            AuditEvent.KYC_VERIFY,
+            subject=query.personal_id_number,
+            client_id=client_id,
+            level=level,
+            details={
+                "result": "otp_locked" if locked_for is not None else result,
+                "transaction_id": transaction_id,
+                "matched": matched,
+                "second_factor": second_factor,
+            },
+        )
+        return KycAnswer(transaction_id, result, matched, level, result_jws), locked_for, entry
 
     # -- internals ------------------------------------------------------------------------
 
@@ -164,29 +198,6 @@ class KycService:
             key.private_key,
             algorithm=SIGNING_ALGORITHM,
             headers={"kid": key.kid, "typ": RESULT_TYPE},
-        )
-
-    def _record(
-        self,
-        client_id: str,
-        query: KycQuery,
-        transaction_id: str,
-        result: str,
-        matched: dict[str, bool],
-        level: int,
-        second_factor: str,
-    ) -> None:
-        self._audit.record(
-            AuditEvent.KYC_VERIFY,
-            subject=query.personal_id_number,
-            client_id=client_id,
-            level=level,
-            details={
-                "result": result,
-                "transaction_id": transaction_id,
-                "matched": matched,
-                "second_factor": second_factor,
-            },
         )
 
 
