@@ -96,7 +96,7 @@ def create_app(
 ) -> FastAPI:
     """A ready identity service for ``settings``.
 
-    ``state_store`` defaults to ``create_state_store(settings.redis_url)``;
+    ``state_store`` defaults to ``create_state_store`` (Redis when ``redis_url`` is set);
     ``client_seeds`` to ``seeds/clients.toml``; ``backchannel_transport`` replaces the
     network for back-channel logout notifications (tests).
     """
@@ -160,7 +160,11 @@ def build_services(
     server_secret = settings.server_secret()
     keys = KeyStore.from_settings(identity_engine, settings, clock=clock)
     keys.ensure_keys()
-    state = state_store if state_store is not None else create_state_store(settings.redis_url)
+    state = (
+        state_store
+        if state_store is not None
+        else create_state_store(settings.redis_url, prefix=settings.redis_prefix)
+    )
     urls = ProviderUrls(settings.issuer.rstrip("/"))
     tokens = TokenService(keys, urls.issuer, clock=clock)
     clients = ClientRegistry(identity_engine, ClientSecretHasher(server_secret))

@@ -27,8 +27,12 @@ from typing import Any, Protocol
 
 import redis
 import redis.exceptions
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 DEFAULT_PREFIX = "natid:"
+# A Redis that does not answer within this long counts as down (503), never a hang.
+DEFAULT_TIMEOUT_SECONDS = 1.0
 DEFAULT_MAX_ENTRIES = 200_000
 SWEEP_EVERY_OPERATIONS = 256
 SWEEP_BATCH = 512
@@ -227,13 +231,21 @@ class RedisStateStore:
 
     @classmethod
     def from_url(
-        cls, url: str, *, prefix: str = DEFAULT_PREFIX, timeout_seconds: float = 2.0
+        cls,
+        url: str,
+        *,
+        prefix: str = DEFAULT_PREFIX,
+        timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
     ) -> RedisStateStore:
         client = redis.Redis.from_url(
             url,
             socket_timeout=timeout_seconds,
             socket_connect_timeout=timeout_seconds,
             health_check_interval=30,
+            # One immediate retry: enough to replace a connection that a Redis restart
+            # broke, without the client's default backoff (ten retries, seconds in all)
+            # holding a request while Redis is down; that request must get its 503 now.
+            retry=Retry(NoBackoff(), 1),
         )
         return cls(client, prefix=prefix)
 
