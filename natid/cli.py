@@ -11,6 +11,7 @@ import typer
 
 def build_app() -> typer.Typer:
     from identity_service.cli import accounts, audit, clients, keys, serve
+    from identity_service.cli import db as schema
     from natid import demo
     from population_db import cli as population
     from portals import cli as portals
@@ -27,6 +28,7 @@ def build_app() -> typer.Typer:
     app.add_typer(keys.app, name="keys", help="Signing keys of the OpenID Connect provider.")
     app.add_typer(audit.app, name="audit", help="The tamper-evident audit log.")
     app.add_typer(portals.app, name="portals", help="The mock public-service portals.")
+    app.add_typer(schema.app, name="db", help="Schema migrations of both databases.")
     app.command("serve", help="Run the identity service (IdP) with uvicorn.")(serve.serve)
     app.command("demo", help="Seed if needed, then start the IdP with demo citizens.")(demo.demo)
     return app
