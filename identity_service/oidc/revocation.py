@@ -12,6 +12,9 @@ was revoked: an unknown, expired, foreign or already revoked token is accepted s
 
 ``token_type_hint`` chooses which kind is looked at first; an unknown hint is ignored
 (§2.1 lets the server search all kinds).
+
+``revoke_grants_of`` is for the citizen's side: withdrawing consent from a portal ends all
+of that portal's refresh grants for the citizen.
 """
 
 from __future__ import annotations
@@ -59,6 +62,22 @@ class TokenRevocation:
         for kind in kinds:
             if kind(client, token):
                 return
+
+    def revoke_grants_of(
+        self, personal_id_number: str, client_id: str, *, reason: str = "consent_withdrawn"
+    ) -> int:
+        """End every refresh grant of a citizen at a portal (consent withdrawn on the
+        account page) and the access tokens issued from them; the number of live access
+        tokens revoked."""
+        revoked = self._refresh_tokens.revoke_grants(personal_id_number, client_id)
+        self._events.revoked(
+            client_id,
+            reason=reason,
+            token_type="refresh_token",
+            subject=personal_id_number,
+            access_tokens=revoked,
+        )
+        return revoked
 
     def _access_token(self, client: RegisteredClient, token: str) -> bool:
         if not looks_like_jwt(token):

@@ -24,6 +24,7 @@ from tests.identity_service.oidc.support import (
     BANK,
     BANK_SECRET,
     ISSUER,
+    PUBLIC_SERVICES,
     Browser,
     FakeClock,
     basic_auth,
@@ -149,3 +150,27 @@ async def test_a_revocation_at_one_instance_holds_at_every_other(
             assert_oauth_error(stale, 400, "invalid_grant")
     finally:
         close_app(other)
+
+
+async def test_withdrawing_consent_ends_the_portals_grants_for_that_citizen(
+    http: httpx.AsyncClient,
+    browser: Browser,
+    demo: dict[int, DemoCredential],
+    services: IdentityServices,
+    app: FastAPI,
+) -> None:
+    first = await citizen_tokens(http, browser, demo[1])
+    second = await citizen_tokens(http, browser, demo[1])  # another device, another grant
+    async with Browser(app) as elsewhere:
+        someone_else = await citizen_tokens(http, elsewhere, demo[2])
+
+    revoked = services.revocation.revoke_grants_of(demo[1].personal_id_number, PUBLIC_SERVICES)
+
+    assert revoked == 2
+    for tokens in (first, second):
+        assert_oauth_error(await refresh(http, tokens["refresh_token"]), 400, "invalid_grant")
+        assert await userinfo_status(http, tokens["access_token"]) == 401
+    assert (await refresh(http, someone_else["refresh_token"])).status_code == 200
+    entry = next(e for e in reversed(services.audit.tail(10)) if e.event == "token.revoked")
+    assert entry.details["reason"] == "consent_withdrawn" and entry.client_id == PUBLIC_SERVICES
+    assert entry.actor == services.audit.subject_ref(demo[1].personal_id_number)
