@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from loadtests.config import DIRECTORY_VARIABLE, THINK_TIME_VARIABLE
-from loadtests.processes import free_port
+from loadtests.processes import free_port, pinned_to
 
 LOCUSTFILE = Path(__file__).resolve().with_name("locustfile.py")
 GRACE_SECONDS = 60  # beyond the run time, before a silent Locust is killed
@@ -44,6 +44,7 @@ class LocustRun:
     provisioning_directory: Path
     think_time: float
     locust_workers: int = 0
+    cpus: frozenset[int] | None = None  # pin the load generator (taskset -c)
 
     def common_arguments(self) -> list[str]:
         return ["-f", str(LOCUSTFILE), "--host", self.host, "--tags", *self.tags]
@@ -100,6 +101,7 @@ def run_locust(run: LocustRun, console: Console) -> float:
                         stdout=log,
                         stderr=subprocess.STDOUT,
                         stdin=subprocess.DEVNULL,
+                        preexec_fn=pinned_to(run.cpus),
                     )
                 )
         _follow(processes[0], run, console)

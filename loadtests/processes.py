@@ -18,7 +18,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import suppress
 from pathlib import Path
 
@@ -53,9 +53,16 @@ def natid_command() -> list[str]:
 
 class IdpServer:
     def __init__(
-        self, *, port: int, workers: int, environment: Mapping[str, str], log_path: Path
+        self,
+        *,
+        port: int,
+        workers: int,
+        environment: Mapping[str, str],
+        log_path: Path,
+        cpus: frozenset[int] | None = None,
     ) -> None:
         self.port = port
+        self.cpus = cpus
         self.workers = workers
         self.url = f"http://127.0.0.1:{port}"
         self._environment = dict(environment)
@@ -93,6 +100,7 @@ class IdpServer:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
+                preexec_fn=pinned_to(self.cpus),
             )
 
     def wait_ready(self, timeout: float = 60.0) -> None:
@@ -137,6 +145,35 @@ class IdpServer:
             with suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+
+
+def pinned_to(cpus: frozenset[int] | None) -> Callable[[], None] | None:
+    """A ``preexec_fn`` that pins the child (and what it starts) to ``cpus``, as
+    ``taskset -c`` would; None leaves the scheduler free."""
+    if not cpus:
+        return None
+    chosen = set(cpus)
+
+    def pin() -> None:
+        os.sched_setaffinity(0, chosen)
+
+    return pin
+
+
+def parse_cpus(text: str) -> frozenset[int]:
+    """``"0"``, ``"0,1"`` or ``"0-3"`` as a set of CPU numbers (``taskset -c`` syntax)."""
+    cpus: set[int] = set()
+    for part in text.replace(" ", "").split(","):
+        if not part:
+            continue
+        first, _, last = part.partition("-")
+        if not first.isdigit() or (last and not last.isdigit()):
+            raise ValueError(f"not a CPU list: {text!r} (like 0 or 0,1 or 0-3)")
+        cpus.update(range(int(first), int(last or first) + 1))
+    available = os.sched_getaffinity(0)
+    if not cpus or not cpus <= available:
+        raise ValueError(f"CPUs {text!r} are not all available here ({sorted(available)})")
+    return frozenset(cpus)
 
 
 def tree_cpu_seconds(pid: int) -> float:

@@ -68,6 +68,10 @@ class LoadTestOptions:
     think_time: float = 1.0
     spawn_rate: float | None = None  # default: all users within the first second
     locust_workers: int = 0  # Locust's distributed mode: a master and this many workers
+    # Pinning (taskset -c): the server on some cores, Locust on others, for figures that
+    # do not depend on where the scheduler put whom.
+    server_cpus: frozenset[int] | None = None
+    locust_cpus: frozenset[int] | None = None
 
     def account_count(self) -> int:
         return self.accounts if self.accounts is not None else max(500, 10 * self.users)
@@ -108,6 +112,7 @@ def run_load_test(
         workers=options.workers,
         environment=_server_environment(environ, port),
         log_path=directory / "server.log",
+        cpus=options.server_cpus,
     )
     # The server boots (imports, keys) while we provision: it reads clients and accounts
     # only when the first requests come, after ``wait_ready``.
@@ -138,6 +143,7 @@ def run_load_test(
             provisioning_directory=provisioning_directory,
             think_time=options.think_time,
             locust_workers=options.locust_workers,
+            cpus=options.locust_cpus,
         )
         server_before = tree_cpu_seconds(server.pid)
         started = time.monotonic()
@@ -156,6 +162,8 @@ def run_load_test(
         "tags": " ".join(tags),
         "think_time_s": options.think_time,
         "locust_workers": options.locust_workers,
+        "server_cpus": _cpu_list(options.server_cpus),
+        "locust_cpus": _cpu_list(options.locust_cpus),
         "citizens": population,
         "load_test_accounts": len(accounts.credentials),
         "identity_db": sa.make_url(settings.identity_database_url()).get_backend_name(),
@@ -175,6 +183,10 @@ def run_load_test(
     )
     files = [*write_summary(summary, directory)]
     return LoadTestResult(directory, summary, files)
+
+
+def _cpu_list(cpus: frozenset[int] | None) -> str:
+    return "any" if not cpus else ",".join(str(cpu) for cpu in sorted(cpus))
 
 
 def argon2_verify_cpu_ms(settings: IdentitySettings, samples: int = ARGON2_SAMPLES) -> float:

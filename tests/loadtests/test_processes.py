@@ -10,7 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from loadtests.processes import IdpServer, ServerStartError, free_port, tree_cpu_seconds
+from loadtests.processes import (
+    IdpServer,
+    ServerStartError,
+    free_port,
+    parse_cpus,
+    pinned_to,
+    tree_cpu_seconds,
+)
 
 # A parent that starts a child burning ~0.4 s of CPU, then waits for a line on stdin.
 _BURNING_TREE = """
@@ -64,3 +71,26 @@ def test_a_server_that_cannot_start_says_why(tmp_path: Path) -> None:
     )
     with pytest.raises(ServerStartError, match="population"):
         server.start(timeout=30)
+
+
+def test_cpu_lists_in_taskset_syntax() -> None:
+    available = sorted(os.sched_getaffinity(0))
+    assert parse_cpus(str(available[0])) == {available[0]}
+    assert parse_cpus(",".join(map(str, available))) == set(available)
+    assert parse_cpus(f"{available[0]}-{available[-1]}") >= {available[0], available[-1]}
+    for wrong in ("", "a", "0-b", "99999"):
+        with pytest.raises(ValueError):
+            parse_cpus(wrong)
+
+
+def test_a_pinned_child_runs_only_on_its_cpus() -> None:
+    cpu = min(os.sched_getaffinity(0))
+    output = subprocess.run(
+        [sys.executable, "-c", "import os; print(sorted(os.sched_getaffinity(0)))"],
+        preexec_fn=pinned_to(frozenset({cpu})),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert output.strip() == f"[{cpu}]"
+    assert pinned_to(None) is None

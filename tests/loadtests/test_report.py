@@ -94,6 +94,25 @@ def test_a_mix_has_no_per_login_figure(tmp_path: Path) -> None:
     assert figures["login_cpu_vs_argon2_verify"] is None
 
 
+def test_setup_flows_are_amortised_into_the_measured_flow(tmp_path: Path) -> None:
+    prefix = tmp_path / "locust"
+    _write_run(
+        prefix,
+        [
+            _stats_row("flow", "setup: sso first login", 4, 0, 100),
+            _stats_row("flow", "sso login", 96, 1, 20),
+            _stats_row("GET", "sso: authorize", 100, 1, 5),
+        ],
+        [],
+    )
+    summary = build_summary(prefix, settings={}, cpu=CPU, argon2_verify_ms=16.0, fail_p95_ms=None)
+    figures = summary.cpu_per_operation()
+    assert figures["measured_flow"] == "sso login"
+    assert figures["server_cpu_ms_per_measured_flow"] == pytest.approx(2000 / 95)
+    assert figures["server_cpu_ms_per_login"] is None
+    assert "- per sso login: " in write_summary(summary, tmp_path)[1].read_text()
+
+
 def test_failures_and_slow_steps_fail_the_run(tmp_path: Path) -> None:
     prefix = tmp_path / "locust"
     _write_run(
