@@ -124,12 +124,14 @@ def consent_withdrawn(
     personal_id_number: str,
     client_id: str,
     scopes: Iterable[str],
-    refresh_tokens_revoked: int | None,
+    access_tokens_revoked: int,
 ) -> None:
-    """``refresh_tokens_revoked``: how many of the portal's grants ended (None: unknown)."""
-    details: dict[str, object] = {"scopes": sorted(scopes)}
-    if refresh_tokens_revoked is not None:
-        details["refresh_tokens_revoked"] = refresh_tokens_revoked
+    """The citizen withdrew consent; the portal's refresh-token grants ended with it, and
+    ``access_tokens_revoked`` live access tokens issued with them were revoked."""
+    details: dict[str, object] = {
+        "scopes": sorted(scopes),
+        "access_tokens_revoked": access_tokens_revoked,
+    }
     audit.record(
         AuditEvent.CONSENT_WITHDRAWN,
         subject=personal_id_number,

@@ -26,11 +26,13 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import OperationalError
 
+from identity_service.account_page import AccountPageService
 from identity_service.accounts.service import AccountService
 from identity_service.api.deps import IdentityServices
 from identity_service.api.errors import NO_STORE, oauth_error_response
 from identity_service.api.pages import STATIC_DIR, create_templates, error_page
 from identity_service.api.routes import (
+    account,
     authorize,
     discovery,
     interaction,
@@ -83,7 +85,7 @@ logger = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = 5
 CLIENT_SEEDS_FILE = "clients.toml"
 # Paths answered with HTML pages; every other path is an API answering JSON.
-_PAGE_PREFIXES = ("/authorize", "/interaction", "/logout")
+_PAGE_PREFIXES = ("/authorize", "/interaction", "/logout", "/account")
 
 
 def create_app(
@@ -137,10 +139,11 @@ def create_app(
     app.add_middleware(MetricsMiddleware, metrics=services.metrics)
     app.add_middleware(RequestIdMiddleware)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (discovery, jwks, authorize, interaction, token, userinfo, kyc, metrics):
+    for module in (kyc, discovery, jwks, authorize, interaction, token, userinfo, metrics):
         app.include_router(module.router)
     for module in (introspection, revocation, logout):  # the token lifecycle
         app.include_router(module.router)
+    app.include_router(account.router)
     _add_error_handlers(app)
     return app
 
@@ -258,6 +261,18 @@ def build_services(
             state=state,
             requests_per_second=settings.kyc_requests_per_second,
             daily_quota=settings.kyc_daily_quota,
+            clock=clock,
+        ),
+        account_page=AccountPageService(
+            engine=identity_engine,
+            accounts=accounts,
+            registry=population,
+            audit=audit,
+            audit_writer=audit_writer,
+            metrics=metrics,
+            revocation=lifecycle.revocation,
+            state=state,
+            server_secret=server_secret,
             clock=clock,
         ),
         secure_cookies=urls.issuer.startswith("https://"),

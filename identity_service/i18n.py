@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+from identity_service.i18n_account import ACCOUNT_MESSAGES
+
 SUPPORTED_LOCALES = ("vi", "en")
 DEFAULT_LOCALE = "vi"
 
@@ -171,6 +173,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Đã xảy ra lỗi không mong muốn.",
         "en": "Something unexpected went wrong.",
     },
+    **ACCOUNT_MESSAGES,
 }
 
 

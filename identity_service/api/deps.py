@@ -14,6 +14,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy import Engine
 
+from identity_service.account_page import AccountPageService
 from identity_service.accounts.service import AccountService
 from identity_service.audit import AuditLog
 from identity_service.audit_writer import AuditWriter
@@ -80,6 +81,7 @@ class IdentityServices:
     metrics: Metrics
     kyc: KycService
     kyc_access: KycAccess
+    account_page: AccountPageService
     # Issuer is https: cookies get the Secure attribute.
     secure_cookies: bool
     # Discovery document serialised once (it never changes while the app runs).

@@ -268,9 +268,7 @@ async def test_a_valid_one_time_code_makes_a_match_level_two(
     record = services.population.get(level2.personal_id_number)
     assert record is not None
     code = totp_code(level2.totp_secret, clock)
-    claims = await verified_claims(
-        http, await call(http, services, query_for(record, otp=code))
-    )
+    claims = await verified_claims(http, await call(http, services, query_for(record, otp=code)))
     assert (claims["result"], claims["level"]) == ("match", 2)
     # The same code again is a replay: the answer drops to level 1.
     replayed = await verified_claims(http, await call(http, services, query_for(record, otp=code)))
@@ -335,8 +333,7 @@ def _forged_tokens(services: IdentityServices) -> dict[str, str]:
         ),
         "alg none": unsigned,
         "truncated signature": f"{header}.{payload}.{signature[:-8]}",
-        "payload swapped": f"{header}.{_b64(json.dumps({**claims, 'client_id': 'x'}))}"
-        f".{signature}",
+        "payload swapped": f"{header}.{_b64(json.dumps({**claims, 'client_id': 'x'}))}.{signature}",
         "garbage": "not-a-jwt",
     }
 
@@ -371,7 +368,9 @@ async def test_a_revoked_token_is_refused_at_once(
 ) -> None:
     token = kyc_token(services)
     assert (await call(http, services, query_for(citizen), token=token)).status_code == 200
-    services.access_tokens.revoke(jwt.decode(token, options={"verify_signature": False})["jti"], 600)
+    services.access_tokens.revoke(
+        jwt.decode(token, options={"verify_signature": False})["jti"], 600
+    )
     response = await call(http, services, query_for(citizen), token=token)
     assert response.status_code == 401
     assert "revoked" in response.json()["detail"]

@@ -16,12 +16,14 @@ from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse
 
 from identity_service import activity
+from identity_service.account_page import ACCOUNT_CLIENT_ID
 from identity_service.accounts.errors import AuthenticationError, LoginFailedError
 from identity_service.api.deps import IdentityServices, ServicesDep, client_ip
 from identity_service.api.pages import error_page, render
 from identity_service.api.routes.authorize import flow_response, interaction_path
 from identity_service.i18n import SUPPORTED_LOCALES, choose_locale, translator
 from identity_service.oidc.claims import SCOPE_CLAIMS
+from identity_service.oidc.clients import RegisteredClient
 from identity_service.oidc.interactions import (
     BROWSER_COOKIE,
     Interaction,
@@ -287,6 +289,15 @@ def display_value(claim: str, value: object, t: Callable[..., str]) -> str:
     return str(value)
 
 
+def _client_name(client: RegisteredClient | None, client_id: str, locale: str) -> str:
+    if client is not None:
+        return client.name
+    # The provider's own account page logs citizens in through these pages too.
+    return (
+        translator(locale)("account.client_name") if client_id == ACCOUNT_CLIENT_ID else client_id
+    )
+
+
 def _page(
     request: Request,
     services: IdentityServices,
@@ -301,7 +312,7 @@ def _page(
     context = {
         "interaction_id": interaction.id,
         "csrf_token": interaction.csrf_token,
-        "client_name": client.name if client else authorization.client_id,
+        "client_name": _client_name(client, authorization.client_id, interaction.locale),
         "message": message,
         "login_hint": authorization.login_hint,
         "level2": authorization.required_level >= HIGHEST_LEVEL,
