@@ -6,12 +6,14 @@ URL works once), lets ``EidClient`` verify everything, and on success starts a *
 session (a session token that existed before login never becomes a logged-in one). Any
 failure gets a page saying what happened and how to try again; a session the visitor
 already had stays as it was. Logout ends the session here, then continues at the IdP's
-end-session endpoint when discovery advertises one.
+end-session endpoint when discovery advertises one (with ``id_token_hint`` and a
+``state`` checked when the browser comes back to the "logged out" page).
 """
 
 from __future__ import annotations
 
 import logging
+import secrets
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -27,12 +29,20 @@ from portals.common.errors import (
 )
 from portals.common.identity import PendingLogin
 from portals.common.levels import HIGHEST_LEVEL
-from portals.common.web import Portal, PortalDep, Visitor, VisitorDep
+from portals.common.web import (
+    LOGGED_OUT_PATH,
+    LOGOUT_STATE_KEY,
+    Portal,
+    PortalDep,
+    Visitor,
+    VisitorDep,
+)
 
 logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/auth", tags=["e-ID login"])
 
 MAX_PENDING_LOGINS = 5
+LOGOUT_STATE_BYTES = 16
 RETRY_AFTER_SECONDS = 30
 KNOWN_PROVIDER_ERRORS = frozenset(
     {
@@ -118,9 +128,19 @@ async def logout(
 ) -> Response:
     session = portal.check_csrf(visitor, csrf_token)
     await run_in_threadpool(portal.sessions.delete, session.token)
-    target = await portal.eid.logout_url(visitor.identity, visitor.locale)
-    response = RedirectResponse(target or "/?logged_out=1", status_code=303)
-    portal.clear_session_cookie(response)
+    target = None
+    if visitor.identity is not None:
+        state = secrets.token_urlsafe(LOGOUT_STATE_BYTES)
+        target = await portal.eid.logout_url(visitor.identity, visitor.locale, state)
+    if target is None:
+        response = RedirectResponse(LOGGED_OUT_PATH, status_code=303)
+        portal.clear_session_cookie(response)
+        return response
+    # A fresh anonymous session remembers the state until the IdP sends the browser back
+    # to the "logged out" page, which checks it (``Portal.logout_notice``).
+    returning = await run_in_threadpool(portal.sessions.create, {LOGOUT_STATE_KEY: state})
+    response = RedirectResponse(target, status_code=303)
+    portal.set_session_cookie(response, returning)
     return response
 
 

@@ -29,6 +29,10 @@ COMMON_MESSAGES: Catalogue = {
             "Phiên đăng nhập định danh điện tử của bạn có thể vẫn còn: lần sau cổng sẽ "
             "đăng nhập lại mà không hỏi mật khẩu cho đến khi bạn đóng trình duyệt."
         ),
+        "auth.logged_out_everywhere": (
+            "Phiên đăng nhập định danh điện tử cũng đã kết thúc; các cổng khác bạn đã dùng "
+            "với phiên này đều được thông báo."
+        ),
         "auth.step_up": "Xác thực mức 2 (mật khẩu và mã OTP)",
         "identity.title": "Thông tin định danh đã xác thực",
         "identity.name": "Họ và tên",
@@ -102,6 +106,9 @@ COMMON_MESSAGES: Catalogue = {
         "auth.logged_out_idp": (
             "Your e-ID session may still be active: the portal will log you in again "
             "without a password until you close the browser."
+        ),
+        "auth.logged_out_everywhere": (
+            "Your e-ID session has ended too; the other portals you used in it were notified."
         ),
         "auth.step_up": "Verify at level 2 (password and one-time code)",
         "identity.title": "Verified identity",

@@ -156,8 +156,10 @@ class EidClient:
             id_token=id_token,
         )
 
-    async def logout_url(self, identity: CitizenIdentity | None, locale: str) -> str | None:
-        """RP-initiated logout at the IdP, when its discovery advertises the endpoint."""
+    async def logout_url(self, identity: CitizenIdentity, locale: str, state: str) -> str | None:
+        """RP-initiated logout at the IdP (OIDC RP-Initiated Logout 1.0 §2), when its
+        discovery advertises the endpoint. The IdP sends the browser back to the portal's
+        registered "logged out" page with ``state``, which the portal checks there."""
         try:
             metadata = await self.metadata()
         except (ProviderUnavailableError, IssuerMismatchError):
@@ -167,10 +169,12 @@ class EidClient:
             return None
         params = {
             "client_id": self._settings.client_id,
-            "post_logout_redirect_uri": self._settings.home_url,
+            "post_logout_redirect_uri": self._settings.post_logout_redirect_uri,
+            "state": state,
             "ui_locales": locale,
         }
-        if identity is not None and identity.id_token:
+        if identity.id_token:
+            # The hint lets the IdP end the session without asking the citizen to confirm.
             params["id_token_hint"] = identity.id_token
         separator = "&" if "?" in endpoint else "?"
         return f"{endpoint}{separator}{urlencode(params)}"

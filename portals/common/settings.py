@@ -56,6 +56,11 @@ class PortalSettings(BaseSettings):
         return f"{self.base_url.rstrip('/')}/"
 
     @property
+    def post_logout_redirect_uri(self) -> str:
+        """Where the IdP sends the browser after logging out (registered at the IdP)."""
+        return f"{self.base_url.rstrip('/')}/?logged_out=1"
+
+    @property
     def issuer_origin(self) -> str:
         parts = urlsplit(self.issuer)
         return f"{parts.scheme}://{parts.netloc}"

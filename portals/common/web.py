@@ -10,6 +10,7 @@ the e-ID login, and ``check_csrf`` on every form post.
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -30,6 +31,9 @@ COMMON_TEMPLATES = Path(__file__).parent / "templates"
 COMMON_STATIC = Path(__file__).parent / "static"
 LANGUAGE_COOKIE_MAX_AGE = 365 * 24 * 3600
 VIETNAM_TIME = dt.timezone(dt.timedelta(hours=7), "ICT")
+# The page the IdP returns the browser to after logging out (registered for each portal).
+LOGGED_OUT_PATH = "/?logged_out=1"
+LOGOUT_STATE_KEY = "logout_state"
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +143,7 @@ class Portal:
             "nav": [item for item in self.spec.nav if visitor.identity or not item.needs_login],
             "current_path": path,
             "language_url": f"{path}?{urlencode({'lang': other})}",
-            "logged_out": request.query_params.get("logged_out") == "1",
+            "logged_out": self.logout_notice(request, visitor),
             **(context or {}),
         }
         html = self._templates.get_template(template).render(page_context)
@@ -147,6 +151,21 @@ class Portal:
         if request.query_params.get("lang") in LOCALES:
             self.remember_language(response, visitor.locale)
         return response
+
+    def logout_notice(self, request: Request, visitor: Visitor) -> str:
+        """Which "logged out" notice the page shows: ``"everywhere"`` when the IdP sent the
+        browser back with the ``state`` this browser's logout sent, ``"portal"`` after a
+        logout that ended only the portal's session, ``""`` otherwise (a "logged out" link
+        with a foreign ``state`` is not believed)."""
+        if request.query_params.get("logged_out") != "1" or visitor.identity is not None:
+            return ""
+        returned = request.query_params.get("state")
+        if returned is None:
+            return "portal"
+        expected = visitor.session.data.get(LOGOUT_STATE_KEY) if visitor.session else None
+        if isinstance(expected, str) and hmac.compare_digest(expected, returned):
+            return "everywhere"
+        return ""
 
     def remember_language(self, response: Response, locale: str) -> None:
         response.set_cookie(

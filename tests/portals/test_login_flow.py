@@ -141,8 +141,13 @@ async def test_logout_ends_the_portal_session_for_good(
 
     page = await browser.submit(page, "/auth/logout")
 
-    assert str(page.url) == f"{PUBLIC_SERVICES}/?logged_out=1"
+    # Through the IdP's end-session endpoint and back to the portal's "logged out" page.
+    assert [request.url.path for request in network.requests_to(IDP, "/logout")] == ["/logout"]
+    landed = urlsplit(str(page.url))
+    assert f"{landed.scheme}://{landed.netloc}{landed.path}" == f"{PUBLIC_SERVICES}/"
+    assert parse_qs(landed.query)["logged_out"] == ["1"]
     assert "Bạn đã đăng xuất khỏi cổng này." in page.text
+    assert "Phiên đăng nhập định danh điện tử cũng đã kết thúc" in page.text
     assert citizens[1].full_name not in page.text
     async with httpx.AsyncClient(transport=network) as replay:
         stolen = await replay.get(
@@ -150,22 +155,18 @@ async def test_logout_ends_the_portal_session_for_good(
         )
     assert stolen.status_code == 303
     assert stolen.headers["location"].startswith("/auth/login")
+    # The IdP's session is over too: the next login asks for the password again.
+    await log_in(browser, f"{PUBLIC_SERVICES}/services", citizens[1], clock)
+    assert idp_steps_answered(network) == ["login", "consent", "login"]
 
 
-async def test_logout_continues_at_the_idp_when_discovery_offers_end_session(
+async def test_logout_sends_hint_client_registered_return_and_state_to_the_idp(
     public_services: FastAPI,
     browser: Browser,
     citizens: dict[int, Citizen],
     clock: FakeClock,
     network: Network,
 ) -> None:
-    def advertise_end_session(request: httpx.Request, response: httpx.Response) -> httpx.Response:
-        if request.url.path != "/.well-known/openid-configuration":
-            return response
-        document = {**response.json(), "end_session_endpoint": f"{IDP}/logout"}
-        return httpx.Response(200, json=document, request=request)
-
-    network.response_hooks.append(advertise_end_session)
     page = await log_in(browser, f"{PUBLIC_SERVICES}/services", citizens[1], clock)
     form = browser.find_form(page, "/auth/logout")
     assert form is not None
@@ -176,9 +177,47 @@ async def test_logout_continues_at_the_idp_when_discovery_offers_end_session(
     location = urlsplit(answer.headers["location"])
     assert f"{location.scheme}://{location.netloc}{location.path}" == f"{IDP}/logout"
     query = parse_qs(location.query)
-    assert query["post_logout_redirect_uri"] == [f"{PUBLIC_SERVICES}/"]
+    assert query["post_logout_redirect_uri"] == [f"{PUBLIC_SERVICES}/?logged_out=1"]
     assert query["client_id"] == ["public-services-portal"]
     assert query["id_token_hint"][0].count(".") == 2
+    state = query["state"][0]
+    assert len(state) >= 16
+
+    # Only the state this browser sent makes the page say the e-ID session ended.
+    forged = await browser.get(f"{PUBLIC_SERVICES}/?logged_out=1&state=someone-elses")
+    assert "Bạn đã đăng xuất" not in forged.text
+    genuine = await browser.get(f"{PUBLIC_SERVICES}/?logged_out=1&state={state}")
+    assert "Phiên đăng nhập định danh điện tử cũng đã kết thúc" in genuine.text
+    elsewhere = Browser(network)  # the same link opened in another browser
+    try:
+        replayed = await elsewhere.get(f"{PUBLIC_SERVICES}/?logged_out=1&state={state}")
+    finally:
+        await elsewhere.aclose()
+    assert "Bạn đã đăng xuất" not in replayed.text
+
+
+async def test_without_end_session_logout_ends_only_the_portal_session(
+    public_services: FastAPI,
+    browser: Browser,
+    citizens: dict[int, Citizen],
+    clock: FakeClock,
+    network: Network,
+) -> None:
+    def hide_end_session(request: httpx.Request, response: httpx.Response) -> httpx.Response:
+        if request.url.path != "/.well-known/openid-configuration":
+            return response
+        document = {**response.json()}
+        document.pop("end_session_endpoint")
+        return httpx.Response(200, json=document, request=request)
+
+    network.response_hooks.append(hide_end_session)
+    page = await log_in(browser, f"{PUBLIC_SERVICES}/services", citizens[1], clock)
+
+    page = await browser.submit(page, "/auth/logout")
+
+    assert str(page.url) == f"{PUBLIC_SERVICES}/?logged_out=1"
+    assert "Phiên đăng nhập định danh điện tử của bạn có thể vẫn còn" in page.text
+    assert network.requests_to(IDP, "/logout") == []
 
 
 async def test_logging_in_replaces_the_session_token(
