@@ -31,6 +31,7 @@ from identity_service.accounts.provisioning import (
     provision_load_test_accounts,
     write_credentials_file,
 )
+from identity_service.cli.admin_audit import record_admin_action
 from identity_service.config import IdentitySettings
 from identity_service.db import (
     IdentityDatabaseError,
@@ -112,7 +113,10 @@ def register(
         raise typer.Exit(code=1) from None
     with _account_service() as service:
         account = service.register(personal_id_number, full_name, declared, phone, password)
-        typer.echo(f"Registered a level-1 account for {mask(account.personal_id_number)}.")
+    record_admin_action(
+        IdentitySettings(), "account_registered", subject=account.personal_id_number, level=1
+    )
+    typer.echo(f"Registered a level-1 account for {mask(account.personal_id_number)}.")
 
 
 @app.command()
@@ -123,6 +127,14 @@ def upgrade(
     """Level 2: after the in-person check, bind a TOTP authenticator (prints its URI)."""
     with _account_service() as service:
         enrollment = service.upgrade_to_level2(personal_id_number)
+        upgraded = service.summary(personal_id_number)
+    if upgraded is not None:
+        record_admin_action(
+            IdentitySettings(),
+            "account_upgraded",
+            subject=upgraded.personal_id_number,
+            level=upgraded.level,
+        )
     typer.echo(f"Level {level} account for {mask(personal_id_number.strip())}.")
     typer.echo("Scan this into an authenticator app (shown once):")
     typer.echo(enrollment.provisioning_uri)
@@ -210,6 +222,9 @@ def provision(
             engine, registry, PasswordHashing.from_settings(settings), count
         )
         write_credentials_file(target, result.credentials)
+        record_admin_action(
+            settings, "load_test_accounts_provisioned", details={"count": len(result.credentials)}
+        )
     except _FAILURES as error:
         typer.echo(f"error: {_one_line(error)}", err=True)
         raise typer.Exit(code=1) from None

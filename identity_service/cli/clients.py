@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
+from identity_service.cli.admin_audit import record_admin_action
 from identity_service.config import IdentitySettings
 from identity_service.db import (
     IdentityDatabaseError,
@@ -109,6 +110,18 @@ def add(
     )
     with _registry() as registry:
         created = registry.register(registration)
+    client = created.client
+    record_admin_action(
+        IdentitySettings(),
+        "client_registered",
+        client_id=client.client_id,
+        details={
+            "scopes": list(client.scopes),
+            "grant_types": list(client.grant_types),
+            "auth_method": client.token_endpoint_auth_method,
+            "min_level": client.min_level,
+        },
+    )
     if as_json:
         output = {"client_id": created.client.client_id, "client_secret": created.client_secret}
         typer.echo(json.dumps(output))

@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
+from identity_service.cli.admin_audit import record_admin_action
 from identity_service.config import IdentitySettings
 from identity_service.db import (
     IdentityDatabaseError,
@@ -67,8 +68,13 @@ def rotate(
         retain = settings.longest_token_ttl() if retain_seconds is None else retain_seconds
         store.ensure_keys()
         kids = store.rotate(alg, retain_seconds=retain)
-        for kid in kids:
-            typer.echo(kid)
+    record_admin_action(
+        settings,
+        "keys_rotated",
+        details={"alg": alg or "all", "kids": kids, "retain_seconds": retain},
+    )
+    for kid in kids:
+        typer.echo(kid)
 
 
 @app.command("list")

@@ -1,0 +1,373 @@
+"""The audit trail in the flows: logins, lockouts, step-ups, consent, data release, admin
+commands; the group-commit writer; and nothing secret in any entry."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from identity_service.accounts.models import DemoCredential
+from identity_service.api.deps import IdentityServices
+from identity_service.audit import AuditEntry, AuditError, AuditLog, NewAuditEntry
+from identity_service.audit_writer import AuditWriter
+from identity_service.cli.accounts import app as accounts_cli
+from identity_service.cli.clients import app as clients_cli
+from identity_service.cli.keys import app as keys_cli
+from identity_service.db import create_identity_engine, create_identity_schema
+from tests.identity_service.idp_harness import RunningIdp, start_idp
+from tests.identity_service.oidc.environment import (
+    CHEAP_ARGON2,
+    demo_accounts,
+    make_identity_template,
+    seed_test_population,
+)
+from tests.identity_service.oidc.support import (
+    BANK,
+    BANK_REDIRECT,
+    BANK_SECRET,
+    PUBLIC_SERVICES,
+    PUBLIC_SERVICES_REDIRECT,
+    PUBLIC_SERVICES_SECRET,
+    Browser,
+    FakeClock,
+    Portal,
+    form_actions,
+    log_in,
+    totp_code,
+)
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(autouse=True)
+def _environment(clean_natid_environ: None) -> None:
+    """Settings never read the developer's NATID_* variables."""
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
+    directory = tmp_path_factory.mktemp("audit-wiring")
+    return seed_test_population(directory), make_identity_template(directory)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(time.time())
+
+
+@pytest.fixture
+def idp(tmp_path: Path, prepared: tuple[str, Path], clock: FakeClock) -> Iterator[RunningIdp]:
+    population_url, template = prepared
+    running = start_idp(tmp_path, population_url, template, clock)
+    yield running
+    running.close()
+
+
+@pytest.fixture
+def services(idp: RunningIdp) -> IdentityServices:
+    return idp.services
+
+
+@pytest.fixture
+def demo(services: IdentityServices) -> dict[int, DemoCredential]:
+    return demo_accounts(services)
+
+
+@pytest.fixture
+async def browser(idp: RunningIdp) -> AsyncIterator[Browser]:
+    async with Browser(idp.app) as citizen_browser:
+        yield citizen_browser
+
+
+def public_services(idp: RunningIdp) -> Portal:
+    return Portal(
+        idp.app,
+        PUBLIC_SERVICES,
+        PUBLIC_SERVICES_SECRET,
+        PUBLIC_SERVICES_REDIRECT,
+        scope="openid profile",
+    )
+
+
+def events(services: IdentityServices, name: str) -> list[AuditEntry]:
+    return [entry for entry in services.audit.tail(200) if entry.event == name]
+
+
+def assert_nothing_secret(entries: Sequence[AuditEntry], *secrets: str) -> None:
+    stored = json.dumps(
+        [[entry.actor, entry.client_id, entry.details] for entry in entries], ensure_ascii=False
+    )
+    for secret in secrets:
+        assert secret not in stored
+
+
+# --- logins ------------------------------------------------------------------------------
+
+
+async def test_a_portal_login_is_audited_from_login_to_data_release(
+    idp: RunningIdp, browser: Browser, services: IdentityServices, demo: dict[int, DemoCredential]
+) -> None:
+    citizen = demo[1]
+    reference = services.audit.subject_ref(citizen.personal_id_number)
+    async with public_services(idp) as portal:
+        attempt = portal.start()
+        callback = await log_in(browser, attempt, citizen.personal_id_number, citizen.password)
+        token = await portal.exchange(attempt, callback)
+        assert (await portal.userinfo(token["access_token"])).status_code == 200
+    (login,) = events(services, "login.success")
+    assert (login.actor, login.client_id, login.level) == (reference, PUBLIC_SERVICES, 1)
+    assert login.details["factor"] == "password"
+    (consent,) = events(services, "consent.granted")
+    assert consent.actor == reference and consent.details["scopes"] == ["openid", "profile"]
+    (release,) = events(services, "data.released")
+    assert release.actor == reference and release.client_id == PUBLIC_SERVICES
+    assert release.level == 1
+    assert {"sub", "name", "birthdate", "gender"} <= set(release.details["claims"])
+    entries = services.audit.tail(200)
+    assert_nothing_secret(entries, citizen.personal_id_number, citizen.password, "Lê Hoàng Nam")
+    assert services.audit.verify().ok
+
+
+async def test_failures_and_the_lockout_are_audited_without_what_was_typed(
+    browser: Browser, services: IdentityServices, demo: dict[int, DemoCredential], idp: RunningIdp
+) -> None:
+    citizen = demo[1]
+    threshold = services.settings.lockout_threshold
+    async with public_services(idp) as portal:
+        page = await browser.open(portal.start().url)
+        for attempt in range(threshold + 1):
+            page = await browser.submit(
+                page,
+                "login",
+                personal_id_number=citizen.personal_id_number,
+                password=f"wrong password {attempt}",
+            )
+        # Someone's password typed into the ID number field: not a number, not a subject.
+        page = await browser.submit(
+            page, "login", personal_id_number="my secret pass", password="x" * 9
+        )
+    failures = events(services, "login.failure")
+    locked = events(services, "login.locked")
+    reference = services.audit.subject_ref(citizen.personal_id_number)
+    assert [entry.actor for entry in failures[: threshold - 1]] == [reference] * (threshold - 1)
+    assert len(locked) == 2  # the attempt that locked, and the one refused while locked
+    assert all(entry.details["retry_after"] > 0 for entry in locked)
+    stray = failures[-1]
+    assert stray.actor is None and stray.details["id_number"] == "malformed"
+    assert_nothing_secret(
+        services.audit.tail(200),
+        citizen.personal_id_number,
+        "my secret pass",
+        *[f"wrong password {attempt}" for attempt in range(threshold + 1)],
+    )
+
+
+async def test_a_step_up_and_a_level_two_login_are_audited(
+    idp: RunningIdp,
+    browser: Browser,
+    services: IdentityServices,
+    demo: dict[int, DemoCredential],
+    clock: FakeClock,
+) -> None:
+    citizen = demo[2]
+    assert citizen.totp_secret is not None
+    async with public_services(idp) as portal:
+        attempt = portal.start()
+        await log_in(browser, attempt, citizen.personal_id_number, citizen.password)
+    async with Portal(idp.app, BANK, BANK_SECRET, BANK_REDIRECT, scope="openid profile") as bank:
+        page = await browser.open(bank.start().url)
+        assert next(action.rsplit("/", 1)[1] for action in form_actions(page)) == "second-factor"
+        page = await browser.submit(page, "second-factor", code="000000")
+        clock.advance(30)
+        page = await browser.submit(
+            page, "second-factor", code=totp_code(citizen.totp_secret, clock)
+        )
+    (failed,) = [e for e in events(services, "login.failure") if e.details.get("step_up")]
+    assert failed.details["factor"] == "totp" and failed.level == 2
+    (step_up,) = events(services, "stepup")
+    assert (step_up.client_id, step_up.level) == (BANK, 2)
+    assert step_up.actor == services.audit.subject_ref(citizen.personal_id_number)
+    assert_nothing_secret(services.audit.tail(200), citizen.totp_secret, "000000")
+
+    # A fresh browser logs in at the bank directly: a level-2 login, no step-up.
+    async with (
+        Browser(idp.app) as other,
+        Portal(idp.app, BANK, BANK_SECRET, BANK_REDIRECT, scope="openid profile") as bank,
+    ):
+        clock.advance(30)
+        await log_in(
+            other,
+            bank.start(),
+            citizen.personal_id_number,
+            citizen.password,
+            totp_secret=citizen.totp_secret,
+            clock=clock,
+        )
+    level2 = [entry for entry in events(services, "login.success") if entry.level == 2]
+    assert len(level2) == 1 and level2[0].details["factor"] == "totp"
+    assert services.audit.verify().ok
+
+
+# --- admin commands ----------------------------------------------------------------------
+
+
+def test_admin_commands_are_audited(
+    tmp_path: Path, prepared: tuple[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    population_url, template = prepared
+    identity_db = tmp_path / "identity.db"
+    identity_db.write_bytes(template.read_bytes())
+    for name, value in {
+        "NATID_DATA_DIR": str(tmp_path),
+        "NATID_IDENTITY_DB_URL": f"sqlite:///{identity_db}",
+        "NATID_POPULATION_DB_URL": population_url,
+        "NATID_SECRET_KEY": "admin-audit-secret",
+        "NATID_KEY_PASSPHRASE": "test-key-passphrase",
+        **{f"NATID_{key.upper()}": str(value) for key, value in CHEAP_ARGON2.items()},
+    }.items():
+        monkeypatch.setenv(name, value)
+    runner = CliRunner()
+    demo = runner.invoke(accounts_cli, ["demo", "--json"])
+    assert demo.exit_code == 0, demo.output
+    level1 = next(item for item in json.loads(demo.output) if item["level"] == 1)
+    upgraded = runner.invoke(accounts_cli, ["upgrade", level1["personal_id_number"]])
+    assert upgraded.exit_code == 0, upgraded.output
+    added = runner.invoke(
+        clients_cli,
+        ["add", "--name", "Cổng thử", "--redirect-uri", "https://portal.example/cb", "--json"],
+    )
+    assert added.exit_code == 0, added.output
+    client_id, client_secret = json.loads(added.output).values()
+    rotated = runner.invoke(keys_cli, ["rotate", "--alg", "ES256"])
+    assert rotated.exit_code == 0, rotated.output
+
+    engine = create_identity_engine(f"sqlite:///{identity_db}")
+    try:
+        log = AuditLog(engine, b"admin-audit-secret")
+        entries = {entry.event: entry for entry in log.tail(20)}
+        assert log.verify().ok
+    finally:
+        engine.dispose()
+    upgrade = entries["admin.account_upgraded"]
+    assert upgrade.actor == log.subject_ref(level1["personal_id_number"])
+    assert upgrade.level == 2 and upgrade.details["by"] == "cli"
+    registered = entries["admin.client_registered"]
+    assert registered.actor == "cli" and registered.client_id == client_id
+    assert entries["admin.keys_rotated"].details["kids"] == rotated.output.split()
+    stored = json.dumps([entry.details for entry in entries.values()], ensure_ascii=False)
+    assert level1["personal_id_number"] not in stored
+    totp_secret = upgraded.output.split("secret=")[1].split("&")[0]
+    for secret in (client_secret, totp_secret, level1["password"]):
+        assert secret not in stored
+
+
+# --- the group-commit writer -------------------------------------------------------------
+
+
+class CountingLog(AuditLog):
+    """An audit log that remembers the size of every append transaction."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.batches: list[int] = []
+
+    def record_many(self, entries: Sequence[NewAuditEntry]) -> list[AuditEntry]:
+        self.batches.append(len(entries))
+        return super().record_many(entries)
+
+
+@pytest.fixture
+def counting_log(tmp_path: Path) -> Iterator[CountingLog]:
+    engine = create_identity_engine(f"sqlite:///{tmp_path / 'audit.db'}")
+    create_identity_schema(engine)
+    yield CountingLog(engine, b"writer-test-secret")
+    engine.dispose()
+
+
+def test_concurrent_callers_share_commits_and_each_returns_committed(
+    counting_log: CountingLog,
+) -> None:
+    writer = AuditWriter(counting_log)
+    callers = 24
+    start = threading.Barrier(callers)
+    committed: list[int] = []
+
+    def call(number: int) -> None:
+        start.wait()
+        writer.record("kyc.verify", client_id=f"bank-{number}", details={"n": number})
+        # Once record returns, the caller's own entry is in the log.
+        committed.append(number)
+        assert any(entry.details.get("n") == number for entry in counting_log.tail(callers))
+
+    threads = [threading.Thread(target=call, args=(number,)) for number in range(callers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    writer.close()
+    assert sorted(committed) == list(range(callers))
+    assert sum(counting_log.batches) == callers
+    assert len(counting_log.batches) < callers  # some commits carried several entries
+    assert counting_log.verify().ok and counting_log.verify().checked == callers
+
+
+def test_a_malformed_entry_fails_alone(counting_log: CountingLog) -> None:
+    writer = AuditWriter(counting_log)
+    outcomes: dict[str, str] = {}
+    start = threading.Barrier(6)
+
+    def call(name: str) -> None:
+        start.wait()
+        try:
+            writer.record(name, details={"ok": True})
+            outcomes[name] = "written"
+        except AuditError:
+            outcomes[name] = "refused"
+
+    names = ["login.success", "Not An Event!", "stepup", "kyc.verify", "data.released", "x.y"]
+    threads = [threading.Thread(target=call, args=(name,)) for name in names]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    writer.close()
+    assert outcomes.pop("Not An Event!") == "refused"
+    assert set(outcomes.values()) == {"written"}
+    assert counting_log.verify().checked == 5
+
+
+def test_a_database_failure_reaches_every_waiter(counting_log: CountingLog) -> None:
+    writer = AuditWriter(counting_log)
+    writer.record("login.success")
+    with counting_log._engine.begin() as connection:  # the test breaks the database
+        connection.exec_driver_sql("DROP TABLE audit_entry")
+    with pytest.raises(AuditError):
+        writer.record("login.failure")
+    writer.close()
+
+
+async def test_async_callers_wait_for_their_commit(counting_log: CountingLog) -> None:
+    writer = AuditWriter(counting_log)
+    await asyncio.gather(
+        *(writer.record_async(NewAuditEntry("kyc.verify", details={"n": n})) for n in range(30))
+    )
+    assert counting_log.verify().checked == 30
+    with pytest.raises(AuditError):
+        await writer.record_async(NewAuditEntry("Bad Name"))
+    writer.close()
+    # After close, callers write their entries themselves.
+    writer.record("stepup")
+    assert counting_log.tail(1)[0].event == "stepup"
