@@ -35,7 +35,13 @@ from tests.identity_service.oidc.environment import (
     make_identity_template,
     seed_test_population,
 )
-from tests.identity_service.oidc.support import ISSUER, FakeClock, totp_code
+from tests.identity_service.oidc.lifecycle_support import (
+    BANK_BACKEND,
+    CLINIC_BACKEND,
+    CLINIC_BACKEND_SECRET,
+    bank_backend_form,
+)
+from tests.identity_service.oidc.support import ISSUER, FakeClock, basic_auth, totp_code
 
 pytestmark = pytest.mark.anyio
 
@@ -115,22 +121,14 @@ async def call(
 
 
 async def verified_claims(http: httpx.AsyncClient, response: httpx.Response) -> dict[str, Any]:
-    """The answer's claims after checking its signature against the published JWKS."""
+    """The answer's claims after checking its header and its signature against the JWKS."""
     assert response.status_code == 200, response.text
-    result_jws = response.json()["result_jws"]
-    header = jwt.get_unverified_header(result_jws)
+    header = jwt.get_unverified_header(response.json()["result_jws"])
     assert header["typ"] == "kyc-result+jwt"
     assert header["alg"] == "ES256"
-    key = (await jwks_keys(http))[header["kid"]]
-    return jwt.decode(
-        result_jws,
-        key.key,
-        algorithms=["ES256"],
-        audience=KYC_CLIENT,
-        issuer=ISSUER,
-        # Tests move the IdP clock forward; iat is checked against it below where it matters.
-        options={"require": ["iss", "aud", "iat", "jti"], "verify_iat": False},
-    )
+    claims = await verified_claims_for(http, response, KYC_CLIENT)
+    assert {"iss", "aud", "iat", "jti"} <= set(claims)
+    return claims
 
 
 # --- answers -----------------------------------------------------------------------------
@@ -545,3 +543,56 @@ async def test_no_answer_is_given_when_the_audit_log_is_unavailable(
     assert response.status_code == 503
     assert response.headers["retry-after"]
     assert "result_jws" not in response.text
+
+
+# --- end to end with the real token endpoint ---------------------------------------------
+
+
+async def test_bank_backends_get_tokens_by_client_credentials_and_can_revoke_them(
+    http: httpx.AsyncClient, services: IdentityServices, citizen: CitizenRecord, clock: FakeClock
+) -> None:
+    issued = await http.post(
+        "/token",
+        data=bank_backend_form(clock, grant_type="client_credentials", scope="kyc.verify"),
+    )
+    assert issued.status_code == 200, issued.text
+    token = issued.json()["access_token"]
+    response = await call(http, services, query_for(citizen), token=token)
+    claims = await verified_claims_for(http, response, BANK_BACKEND)
+    assert claims["result"] == "match"
+    # The clinic's back-end authenticates with a secret; its token is for itself only.
+    clinic = await http.post(
+        "/token",
+        data={"grant_type": "client_credentials", "scope": "kyc.verify"},
+        headers=basic_auth(CLINIC_BACKEND, CLINIC_BACKEND_SECRET),
+    )
+    clinic_claims = await verified_claims_for(
+        http,
+        await call(http, services, query_for(citizen), token=clinic.json()["access_token"]),
+        CLINIC_BACKEND,
+    )
+    assert clinic_claims["aud"] == CLINIC_BACKEND
+    # RFC 7009 revocation by its owner stops the token at once.
+    revoked = await http.post(
+        "/revoke",
+        data=bank_backend_form(clock, token=token),
+    )
+    assert revoked.status_code == 200
+    assert (await call(http, services, query_for(citizen), token=token)).status_code == 401
+
+
+async def verified_claims_for(
+    http: httpx.AsyncClient, response: httpx.Response, audience: str
+) -> dict[str, Any]:
+    assert response.status_code == 200, response.text
+    result_jws = response.json()["result_jws"]
+    key = (await jwks_keys(http))[jwt.get_unverified_header(result_jws)["kid"]]
+    return jwt.decode(
+        result_jws,
+        key.key,
+        algorithms=["ES256"],
+        audience=audience,
+        issuer=ISSUER,
+        # Tests move the IdP clock forward; iat is checked against it where it matters.
+        options={"verify_iat": False},
+    )
