@@ -9,8 +9,9 @@ real processes.
 
 from __future__ import annotations
 
+import asyncio
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -97,21 +98,68 @@ def redemption(request: RawRequest, code: str) -> dict[str, Any]:
 class Outcome:
     """One request made during a fault: what came back and how long it took."""
 
+    what: str  # which kind of request
     status: int | None  # None: no answer at all (connection refused, timeout)
     seconds: float
     retry_after: str | None
     at: float  # time.monotonic() when it was sent
 
+    @property
+    def ended(self) -> float:
+        return self.at + self.seconds
 
-async def timed(client: httpx.AsyncClient, method: str, url: str, **options: Any) -> Outcome:
-    started = time.monotonic()
-    try:
-        answer = await client.request(method, url, **options)
-    except httpx.TransportError:
-        return Outcome(None, time.monotonic() - started, None, started)
-    return Outcome(
-        answer.status_code,
-        time.monotonic() - started,
-        answer.headers.get("retry-after"),
-        started,
-    )
+
+@dataclass(frozen=True)
+class LoadRequest:
+    what: str
+    method: str
+    url: str
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+class BackgroundLoad:
+    """``workers`` loops sending ``requests`` in turn to one process until the block ends,
+    recording every outcome (a load balancer's view of one backend during a fault)."""
+
+    def __init__(self, port: int, requests: list[LoadRequest], *, workers: int = 6) -> None:
+        self._port = port
+        self._requests = requests
+        self._workers = workers
+        self._running = False
+        self._tasks: list[asyncio.Task[None]] = []
+        self.outcomes: list[Outcome] = []
+
+    async def __aenter__(self) -> BackgroundLoad:
+        self._running = True
+        self._tasks = [asyncio.create_task(self._work(n)) for n in range(self._workers)]
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._running = False
+        await asyncio.gather(*self._tasks)
+
+    async def _work(self, number: int) -> None:
+        async with portal_client(self._port) as client:
+            turn = number
+            while self._running:
+                request = self._requests[turn % len(self._requests)]
+                turn += 1
+                started = time.monotonic()
+                try:
+                    answer = await client.request(request.method, request.url, **request.options)
+                except httpx.TransportError:
+                    outcome = Outcome(request.what, None, time.monotonic() - started, None, started)
+                else:
+                    outcome = Outcome(
+                        request.what,
+                        answer.status_code,
+                        time.monotonic() - started,
+                        answer.headers.get("retry-after"),
+                        started,
+                    )
+                self.outcomes.append(outcome)
+                await asyncio.sleep(0.02)
+
+    def answered_between(self, start: float, end: float) -> list[Outcome]:
+        """Outcomes of the requests answered after ``start`` and before ``end``."""
+        return [o for o in self.outcomes if start <= o.ended <= end]

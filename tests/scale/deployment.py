@@ -1,9 +1,9 @@
 """One natid deployment for a test: its databases, its Redis key prefix, its processes.
 
 ``Deployment.prepare`` does what an operator does before starting servers — ``natid db
-upgrade`` (run as the real command), then seeds a small population and gives citizens
-load-test accounts (through the same functions ``natid population seed`` and ``natid
-accounts provision`` call, in-process to save the start-up time of two more commands).
+upgrade`` (run as the real command when asked), then seeds a small population and gives
+citizens load-test accounts (through the same functions ``natid population seed`` and
+``natid accounts provision`` call, in-process to save the start-up of more commands).
 ``server()`` makes a ``natid serve`` process with the deployment's environment.
 """
 
@@ -28,7 +28,7 @@ from identity_service.accounts.provisioning import (
 )
 from identity_service.audit import AuditLog
 from identity_service.config import IdentitySettings
-from identity_service.db import create_identity_engine
+from identity_service.db import create_identity_engine, create_identity_schema
 from population_db.loader import seed_population
 from population_db.registry import PopulationRegistry
 from tests.identity_service.oidc.environment import CHEAP_ARGON2, TEST_PASSPHRASE, TEST_SECRET
@@ -84,14 +84,20 @@ class Deployment:
         assert result.returncode == 0, f"natid {' '.join(arguments)}: {result.stderr}"
         return result.stdout
 
-    def prepare(self, accounts: int) -> list[LoadTestCredential]:
-        """Schemas, a population, ``accounts`` load-test accounts; their credentials."""
-        self.natid("db", "upgrade")
+    def prepare(self, accounts: int, *, upgrade_command: bool = False) -> list[LoadTestCredential]:
+        """Schemas, a population, ``accounts`` load-test accounts; their credentials.
+
+        With ``upgrade_command`` the schemas are made by ``natid db upgrade``; else
+        seeding and the identity startup policy make them (new databases), in-process.
+        """
+        if upgrade_command:
+            self.natid("db", "upgrade")
         seed_population(self.population_url, CITIZENS, SEED)
         settings = self.settings()
         registry = PopulationRegistry.from_url(self.population_url)
         try:
             with self.identity_engine() as engine:
+                create_identity_schema(engine)
                 result = provision_load_test_accounts(
                     engine, registry, PasswordHashing.from_settings(settings), accounts
                 )

@@ -59,7 +59,7 @@ def cluster(
             redis_url=shared_redis_url,
         )
         try:
-            accounts = deployment.prepare(accounts=8 + CONCURRENT_LOGINS)
+            accounts = deployment.prepare(accounts=8 + CONCURRENT_LOGINS, upgrade_command=True)
             servers = [deployment.server(), deployment.server()]
             for server in servers:
                 server.launch()
