@@ -2,8 +2,10 @@
 
 ``add`` prints the new client's id and its secret exactly once (``--json`` for scripts:
 ``{"client_id": ..., "client_secret": ...}``, the secret null for ``private_key_jwt`` and
-public clients); only a keyed hash of the secret is stored. Settings and the engine are
-built inside each command; failures end with a one-line message and exit status 1.
+public clients); only a keyed hash of the secret is stored. A machine client (a portal's
+back-end calling the e-KYC API) registers with ``--grant-types client_credentials`` and no
+redirect URI. Settings and the engine are built inside each command; failures end with a
+one-line message and exit status 1.
 """
 
 from __future__ import annotations
@@ -57,9 +59,13 @@ def _registry() -> Iterator[ClientRegistry]:
 def add(
     name: Annotated[str, typer.Option("--name", help="Display name shown to citizens.")],
     redirect_uri: Annotated[
-        list[str],
-        typer.Option("--redirect-uri", help="A redirect URI (repeat for several); exact match."),
-    ],
+        list[str] | None,
+        typer.Option(
+            "--redirect-uri",
+            help="A redirect URI (repeat for several); exact match. Not needed by a "
+            "machine client whose only grant is client_credentials.",
+        ),
+    ] = None,
     scopes: Annotated[
         str, typer.Option("--scopes", help='Allowed scopes, e.g. "openid profile address".')
     ] = "openid",
@@ -92,13 +98,27 @@ def add(
         list[str] | None,
         typer.Option("--post-logout-redirect-uri", help="Where logout may return (repeat)."),
     ] = None,
+    backchannel_logout_uri: Annotated[
+        str | None,
+        typer.Option(
+            "--backchannel-logout-uri",
+            help="Where logout tokens are POSTed (OIDC Back-Channel Logout).",
+        ),
+    ] = None,
+    backchannel_logout_session_required: Annotated[
+        bool,
+        typer.Option(
+            "--backchannel-logout-session-required",
+            help="Logout tokens must carry the sid claim.",
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """Register a portal; prints its client id and secret (the secret only this once)."""
     jwks = _read_jwks(jwks_file) if jwks_file is not None else None
     registration = ClientRegistration(
         name=name,
-        redirect_uris=tuple(redirect_uri),
+        redirect_uris=tuple(redirect_uri or ()),
         scopes=tuple(_split(scopes)),
         token_endpoint_auth_method=auth_method,
         jwks=jwks,
@@ -107,6 +127,8 @@ def add(
         id_token_signed_response_alg=id_token_alg,
         sector_identifier=sector_identifier,
         post_logout_redirect_uris=tuple(post_logout_redirect_uri or ()),
+        backchannel_logout_uri=backchannel_logout_uri,
+        backchannel_logout_session_required=backchannel_logout_session_required,
     )
     with _registry() as registry:
         created = registry.register(registration)
