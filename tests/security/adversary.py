@@ -73,6 +73,19 @@ def b64url_decode(part: str) -> bytes:
     return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
 
 
+# SQL metacharacters as an injection attempt would place them in any text field.
+SQL_PAYLOADS = [
+    "' OR '1'='1",
+    "'; DROP TABLE account; --",
+    '" OR ""="',
+    "1); DELETE FROM oidc_client WHERE (1=1",
+    "' UNION SELECT personal_id_number, password_hash FROM account --",
+    "1' AND SLEEP(5) AND '1'='1",
+    "%' OR 1=1 --",
+    "\\'; SELECT pg_sleep(5); --",
+    "admin'/*",
+]
+
 # kid values that try path traversal, SQL, log4j-style lookups, odd types and sizes.
 INJECTED_KIDS: list[Any] = [
     "../../../../../../dev/null",

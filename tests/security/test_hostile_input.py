@@ -37,6 +37,7 @@ from tests.identity_service.oidc.support import (
     raw_request,
 )
 from tests.security.adversary import (
+    SQL_PAYLOADS,
     assert_bearer_refusal,
     assert_oauth_error,
     assert_page_without_redirect,
@@ -45,17 +46,6 @@ from tests.security.adversary import (
 pytestmark = pytest.mark.anyio
 
 KYC_PATH = "/api/v1/kyc/verify"
-SQL_PAYLOADS = [
-    "' OR '1'='1",
-    "'; DROP TABLE account; --",
-    '" OR ""="',
-    "1); DELETE FROM oidc_client WHERE (1=1",
-    "' UNION SELECT personal_id_number, password_hash FROM account --",
-    "1' AND SLEEP(5) AND '1'='1",
-    "%' OR 1=1 --",
-    "\\'; SELECT pg_sleep(5); --",
-    "admin'/*",
-]
 # ID numbers of every wrong shape (the right one is 12 ASCII digits with a known code).
 WRONG_ID_NUMBERS = [
     "",
