@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from portals.common import auth_routes
 from portals.common.access_log import AccessLogMiddleware
+from portals.common.backchannel_logout import BackchannelLogout
 from portals.common.db import create_portal_engine
 from portals.common.oidc_client import EidClient
 from portals.common.security import SecurityHeadersMiddleware
@@ -46,12 +47,17 @@ def build_portal_app(
         engine, settings.session_key_for(spec.name), settings.session_ttl_seconds, clock=clock
     )
     sessions.create_schema()
+    eid = EidClient(settings, transport=transport, clock=clock)
+    backchannel = BackchannelLogout(
+        engine,
+        sessions,
+        issuer=eid.issuer,
+        clock_skew_seconds=settings.clock_skew_seconds,
+        clock=clock,
+    )
+    backchannel.create_schema()
     portal = Portal(
-        spec,
-        settings,
-        engine=engine,
-        sessions=sessions,
-        eid=EidClient(settings, transport=transport, clock=clock),
+        spec, settings, engine=engine, sessions=sessions, eid=eid, backchannel=backchannel
     )
 
     @asynccontextmanager

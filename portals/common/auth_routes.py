@@ -1,4 +1,5 @@
-"""``/auth/login``, ``/auth/callback``, ``/auth/logout``: the e-ID login every portal shares.
+"""``/auth/login``, ``/auth/callback``, ``/auth/logout``, ``/auth/backchannel-logout``: the
+e-ID login and logout every portal shares.
 
 Login parks a ``PendingLogin`` in the visitor's session (creating one if needed) and sends
 the browser to the IdP. The callback takes that pending login back out (so a callback
@@ -7,7 +8,10 @@ session (a session token that existed before login never becomes a logged-in one
 failure gets a page saying what happened and how to try again; a session the visitor
 already had stays as it was. Logout ends the session here, then continues at the IdP's
 end-session endpoint when discovery advertises one (with ``id_token_hint`` and a
-``state`` checked when the browser comes back to the "logged out" page).
+``state`` checked when the browser comes back to the "logged out" page). The IdP's
+back-channel logout ends every session of the IdP session it names
+(``backchannel_logout``), answering 200, or 400 ``invalid_request`` for a token it
+refuses.
 """
 
 from __future__ import annotations
@@ -15,20 +19,23 @@ from __future__ import annotations
 import logging
 import secrets
 from typing import Annotated
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from portals.common.backchannel_logout import LogoutReplayError
 from portals.common.errors import (
     EidLoginError,
     InsufficientLevelError,
+    IssuerMismatchError,
     ProviderRefusedError,
     ProviderUnavailableError,
 )
 from portals.common.identity import PendingLogin
 from portals.common.levels import HIGHEST_LEVEL
+from portals.common.logout_tokens import LogoutTokenError
 from portals.common.web import (
     LOGGED_OUT_PATH,
     LOGOUT_STATE_KEY,
@@ -43,6 +50,8 @@ router = APIRouter(prefix="/auth", tags=["e-ID login"])
 
 MAX_PENDING_LOGINS = 5
 LOGOUT_STATE_BYTES = 16
+MAX_BACKCHANNEL_BODY_BYTES = 16_384
+NO_STORE = {"Cache-Control": "no-store"}
 RETRY_AFTER_SECONDS = 30
 KNOWN_PROVIDER_ERRORS = frozenset(
     {
@@ -113,7 +122,11 @@ async def callback(request: Request, portal: PortalDep, visitor: VisitorDep) -> 
         level = pending.level if pending else portal.spec.min_level
         next_path = pending.next_path if pending else "/"
         return login_error_page(request, portal, visitor, error, level, next_path)
-    session = portal.sessions.create({"identity": identity.to_dict(), "locale": visitor.locale})
+    session = portal.sessions.create(
+        {"identity": identity.to_dict(), "locale": visitor.locale},
+        idp_session_id=identity.idp_session_id,
+        subject=identity.subject,
+    )
     if visitor.session is not None:
         portal.sessions.delete(visitor.session.token)
     logger.info("login at level %s for a pairwise subject of %s", identity.level, portal.spec.name)
@@ -142,6 +155,61 @@ async def logout(
     response = RedirectResponse(target, status_code=303)
     portal.set_session_cookie(response, returning)
     return response
+
+
+@router.post(
+    "/backchannel-logout",
+    summary="The IdP ends this portal's sessions (OIDC Back-Channel Logout 1.0)",
+    responses={400: {"description": "invalid_request"}, 503: {"description": "no JWKS"}},
+)
+async def backchannel_logout(request: Request, portal: PortalDep) -> Response:
+    """Form-encoded ``logout_token`` from the IdP, server to server: no cookie, no CSRF
+    token; the signed token is the authentication. 200 once its sessions are ended."""
+    logout_token = await _logout_token_of(request)
+    if logout_token is None:
+        return _backchannel_refusal("send one logout_token, form-encoded")
+    try:
+        logout = await portal.eid.verify_logout_token(logout_token)
+        ended = await run_in_threadpool(portal.backchannel.end_sessions, logout)
+    except (LogoutTokenError, LogoutReplayError) as error:
+        logger.warning("back-channel logout refused at %s: %s", portal.spec.name, error)
+        return _backchannel_refusal(str(error))
+    except (ProviderUnavailableError, IssuerMismatchError) as error:
+        # The token cannot be checked now; the IdP may retry (§2.8 leaves retries to it).
+        logger.warning("back-channel logout at %s: %s", portal.spec.name, error.detail)
+        return JSONResponse(
+            {"error": "temporarily_unavailable", "error_description": "cannot verify now"},
+            status_code=503,
+            headers={**NO_STORE, "Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+    logger.info("back-channel logout ended %d session(s) at %s", ended, portal.spec.name)
+    return Response(status_code=200, headers=NO_STORE)
+
+
+async def _logout_token_of(request: Request) -> str | None:
+    """The one ``logout_token`` of a small form-encoded body, else None."""
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type != "application/x-www-form-urlencoded":
+        return None
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BACKCHANNEL_BODY_BYTES:
+            return None
+    try:
+        fields = parse_qs(body.decode("ascii"), strict_parsing=False)
+    except UnicodeDecodeError:
+        return None
+    tokens = fields.get("logout_token", [])
+    return tokens[0] if len(tokens) == 1 and tokens[0] else None
+
+
+def _backchannel_refusal(description: str) -> Response:
+    return JSONResponse(
+        {"error": "invalid_request", "error_description": description},
+        status_code=400,
+        headers=NO_STORE,
+    )
 
 
 def _take_pending(portal: Portal, visitor: Visitor, state: str | None) -> PendingLogin | None:

@@ -48,6 +48,8 @@ class CitizenIdentity:
     claims: dict[str, Any] = field(default_factory=dict)
     # Kept for RP-initiated logout (id_token_hint); never shown on a page.
     id_token: str = ""
+    # The IdP's session id (the ID token's ``sid``): a back-channel logout names it.
+    idp_session_id: str = ""
 
     @property
     def name(self) -> str:
@@ -90,6 +92,7 @@ class CitizenIdentity:
             auth_time=data.get("auth_time"),
             claims=dict(data.get("claims", {})),
             id_token=str(data.get("id_token", "")),
+            idp_session_id=str(data.get("idp_session_id", "")),
         )
 
 

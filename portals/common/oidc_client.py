@@ -4,8 +4,9 @@ Authlib (its Starlette client) reads the discovery document, builds authorizatio
 with PKCE S256, ``state`` and ``nonce``, and redeems codes at the token endpoint with the
 portal's client authentication. This module adds what a careful relying party does on
 top: the RFC 9207 ``iss`` check on the callback, offline ID-token verification against
-the cached JWKS (``id_tokens``), the userinfo call with its ``sub`` check, and the URL of
-RP-initiated logout when the IdP advertises an ``end_session_endpoint``.
+the cached JWKS (``id_tokens``), the userinfo call with its ``sub`` check, the URL of
+RP-initiated logout when the IdP advertises an ``end_session_endpoint``, and the
+verification of back-channel logout tokens (``logout_tokens``).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from portals.common.id_tokens import IdTokenVerifier
 from portals.common.identity import CitizenIdentity, PendingLogin
 from portals.common.jwks import JwksCache
 from portals.common.levels import acr_for_level, level_of_acr
+from portals.common.logout_tokens import LogoutRequest, LogoutTokenVerifier
 from portals.common.settings import PortalSettings
 
 with warnings.catch_warnings():
@@ -154,6 +156,7 @@ class EidClient:
             auth_time=claims.get("auth_time"),
             claims=userinfo,
             id_token=id_token,
+            idp_session_id=claims["sid"] if isinstance(claims.get("sid"), str) else "",
         )
 
     async def logout_url(self, identity: CitizenIdentity, locale: str, state: str) -> str | None:
@@ -178,6 +181,21 @@ class EidClient:
             params["id_token_hint"] = identity.id_token
         separator = "&" if "?" in endpoint else "?"
         return f"{endpoint}{separator}{urlencode(params)}"
+
+    async def verify_logout_token(self, logout_token: str) -> LogoutRequest:
+        """What a back-channel logout token asks for, once valid (``logout_tokens``);
+        raises ``LogoutTokenError``, or ``ProviderUnavailableError`` when the IdP's
+        discovery or keys cannot be fetched to check it."""
+        metadata = await self.metadata()
+        verifier = LogoutTokenVerifier(
+            self.keys,
+            issuer=self.issuer,
+            client_id=self._settings.client_id,
+            algorithms=metadata.get("id_token_signing_alg_values_supported") or ["RS256"],
+            clock_skew_seconds=self._settings.clock_skew_seconds,
+            clock=self._clock,
+        )
+        return await verifier.verify(logout_token)
 
     def _check_response_issuer(self, metadata: Mapping[str, Any], issuer: str | None) -> None:
         if issuer is None:

@@ -1,10 +1,11 @@
 """One running portal (``Portal``) and what a request knows about its visitor (``Visitor``).
 
-``Portal`` holds the portal's settings, database engine, session store, e-ID client and
-page renderer; it lives in ``app.state.portal``. Routes take ``VisitorDep`` (the session,
-the logged-in identity if any, the language) and call ``portal.render`` to answer with a
-page, ``require_identity`` to send an anonymous or too-weakly authenticated visitor to
-the e-ID login, and ``check_csrf`` on every form post.
+``Portal`` holds the portal's settings, database engine, session store, e-ID client, the
+back-channel logout receiver and the page renderer; it lives in ``app.state.portal``.
+Routes take ``VisitorDep`` (the session, the logged-in identity if any, the language) and
+call ``portal.render`` to answer with a page, ``require_identity`` to send an anonymous
+or too-weakly authenticated visitor to the e-ID login, and ``check_csrf`` on every form
+post.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from fastapi.responses import HTMLResponse, Response
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlalchemy import Engine
 
+from portals.common.backchannel_logout import BackchannelLogout
 from portals.common.i18n import LOCALES, Catalogue, Messages, choose_locale
 from portals.common.identity import CitizenIdentity
 from portals.common.oidc_client import EidClient
@@ -90,12 +92,14 @@ class Portal:
         engine: Engine,
         sessions: SessionStore,
         eid: EidClient,
+        backchannel: BackchannelLogout,
     ) -> None:
         self.spec = spec
         self.settings = settings
         self.engine = engine
         self.sessions = sessions
         self.eid = eid
+        self.backchannel = backchannel
         self.messages = Messages.merged(spec.messages)
         self._templates = Environment(
             loader=ChoiceLoader(

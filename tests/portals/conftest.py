@@ -113,6 +113,8 @@ def idp(
         state_store=MemoryStateStore(clock=clock),
         client_seeds=CLIENT_SEEDS,
         clock=clock,
+        # Back-channel logout tokens reach the in-process portals over the same network.
+        backchannel_transport=network,
     )
     network.attach(IDP, app)
     yield app
