@@ -24,6 +24,7 @@ from sqlalchemy.orm import registry
 from sqlmodel import SQLModel, create_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+POSTGRES_CONNECT_TIMEOUT_SECONDS = 3
 
 
 class IdentityDatabaseError(Exception):
@@ -43,7 +44,13 @@ def create_identity_engine(url: str, **engine_options: Any) -> Engine:
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(parsed, pool_pre_ping=True, **engine_options)
+        # A server that does not answer must fail the request (503), not hold it for
+        # the operating system's TCP timeout (minutes).
+        connect_args = {"connect_timeout": POSTGRES_CONNECT_TIMEOUT_SECONDS}
+        connect_args.update(engine_options.pop("connect_args", {}))
+        return create_engine(
+            parsed, pool_pre_ping=True, connect_args=connect_args, **engine_options
+        )
 
     database = parsed.database
     if database and database != ":memory:" and not database.startswith("file:"):
