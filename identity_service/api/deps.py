@@ -88,7 +88,9 @@ class IdentityServices:
     discovery_json: bytes
 
 
-def get_services(request: Request) -> IdentityServices:
+async def get_services(request: Request) -> IdentityServices:
+    # Asynchronous on purpose: FastAPI runs a plain function dependency in its thread pool,
+    # which would cost every request a thread hop just to read an attribute.
     return request.app.state.services
 
 
