@@ -12,6 +12,7 @@ dummy verify would make the second comparison fail by a factor of two or more.
 
 from __future__ import annotations
 
+import datetime as dt
 import statistics
 import time
 from pathlib import Path
@@ -21,6 +22,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 
+from identity_service.accounts.errors import RegistrationError
 from identity_service.accounts.models import AccountStatus, DemoCredential
 from identity_service.api.deps import IdentityServices
 from identity_service.config import IdentitySettings
@@ -185,3 +187,37 @@ async def test_login_timing_does_not_tell_accounts_apart_with_owasp_argon2(
     # skipping it for unknown numbers would put this ratio near 2 or beyond.
     assert existing > 0.005, "argon2 did not run at the OWASP cost"
     assert 0.75 < existing / missing < 1.33, (existing, missing)
+
+
+def test_registration_answers_reveal_nothing_to_someone_without_the_details(
+    services: IdentityServices, demo: dict[int, DemoCredential]
+) -> None:
+    """Registration (officer CLI and service API; not exposed over HTTP yet): whoever
+    lacks a citizen's exact details hears "mismatch" — whether the number exists, has an
+    account already, or belongs to a deceased citizen."""
+    hung = services.population.get("036083999002")  # no account
+    lan = services.population.get(demo[2].personal_id_number)  # has an account
+    tho = services.population.get(DECEASED)
+    assert hung is not None and lan is not None and tho is not None
+    password = "Một mật khẩu dài 2025!"
+
+    def answer(number: str, full_name: str, birth_date: dt.date | str, phone: str) -> str:
+        try:
+            services.accounts.register(number, full_name, birth_date, phone, password)
+        except RegistrationError as error:
+            return error.code
+        raise AssertionError("registered")
+
+    wrong_name = "Nguyễn Văn A"
+    answers = {
+        answer(NOT_IN_POPULATION, wrong_name, "1990-01-01", "0900000000"),
+        answer(hung.personal_id_number, wrong_name, hung.birth_date, hung.phone or ""),
+        answer(lan.personal_id_number, wrong_name, lan.birth_date, lan.phone or ""),
+        answer(tho.personal_id_number, wrong_name, tho.birth_date, tho.phone or "0900000000"),
+        answer(lan.personal_id_number, lan.full_name, lan.birth_date, "0900000000"),
+    }
+    assert answers == {"mismatch"}
+    # Only with every detail right does the answer say more.
+    assert answer(lan.personal_id_number, lan.full_name, lan.birth_date, lan.phone or "") == (
+        "already_registered"
+    )
