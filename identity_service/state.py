@@ -48,6 +48,18 @@ return value
 """
 
 
+# Redis errors that mean "not now" rather than a bug: unreachable or too slow (including
+# loading its data after a restart), a replica promoted while we still write to the old
+# primary (read-only), out of memory under ``maxmemory-policy noeviction``.
+_UNAVAILABLE = (
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    redis.exceptions.ReadOnlyError,
+    redis.exceptions.OutOfMemoryError,
+    redis.exceptions.TryAgainError,
+)
+
+
 class StateStoreUnavailableError(Exception):
     """The shared state store cannot be reached (e.g. Redis is down)."""
 
@@ -288,7 +300,7 @@ class RedisStateStore:
     def _call(operation: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         try:
             return operation(*args, **kwargs)
-        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as error:
+        except _UNAVAILABLE as error:
             raise StateStoreUnavailableError(
                 f"the state store (Redis) is unavailable: {error.__class__.__name__}"
             ) from error
