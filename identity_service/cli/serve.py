@@ -41,8 +41,12 @@ JSON_LOG_CONFIG: dict[str, Any] = {
     "root": {"handlers": ["stderr"], "level": "INFO"},
     # uvicorn's loggers hand their records to the root handler (no plain-text handlers).
     "loggers": {
-        name: {"handlers": [], "propagate": True}
-        for name in ("uvicorn", "uvicorn.error", "uvicorn.access")
+        **{
+            name: {"handlers": [], "propagate": True}
+            for name in ("uvicorn", "uvicorn.error", "uvicorn.access")
+        },
+        # Each worker checks the schema version at start; Alembic narrates that at INFO.
+        "alembic": {"level": "WARNING"},
     },
 }
 
