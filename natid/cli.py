@@ -12,6 +12,7 @@ import typer
 def build_app() -> typer.Typer:
     from identity_service.cli import accounts, audit, clients, keys, serve
     from identity_service.cli import db as schema
+    from identity_service.cli.loadtest import loadtest
     from natid import demo
     from population_db import cli as population
     from portals import cli as portals
@@ -30,7 +31,10 @@ def build_app() -> typer.Typer:
     app.add_typer(portals.app, name="portals", help="The mock public-service portals.")
     app.add_typer(schema.app, name="db", help="Schema migrations of both databases.")
     app.command("serve", help="Run the identity service (IdP) with uvicorn.")(serve.serve)
-    app.command("demo", help="Seed if needed, then start the IdP with demo citizens.")(demo.demo)
+    app.command("demo", help="Seed if needed, then start the IdP and the demo portals.")(demo.demo)
+    app.command("loadtest", help="Run a Locust load test against a fresh IdP; write a report.")(
+        loadtest
+    )
     return app
 
 
