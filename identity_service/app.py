@@ -34,6 +34,7 @@ from identity_service.api.pages import STATIC_DIR, create_templates, error_page
 from identity_service.api.routes import (
     account,
     authorize,
+    debugger,
     discovery,
     interaction,
     introspection,
@@ -85,7 +86,7 @@ logger = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = 5
 CLIENT_SEEDS_FILE = "clients.toml"
 # Paths answered with HTML pages; every other path is an API answering JSON.
-_PAGE_PREFIXES = ("/authorize", "/interaction", "/logout", "/account")
+_PAGE_PREFIXES = ("/authorize", "/interaction", "/logout", "/account", "/debugger")
 
 
 def create_app(
@@ -144,6 +145,7 @@ def create_app(
     for module in (introspection, revocation, logout):  # the token lifecycle
         app.include_router(module.router)
     app.include_router(account.router)
+    app.include_router(debugger.router)
     _add_error_handlers(app)
     return app
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from identity_service.i18n_account import ACCOUNT_MESSAGES
+from identity_service.i18n_debugger import DEBUGGER_MESSAGES
 
 SUPPORTED_LOCALES = ("vi", "en")
 DEFAULT_LOCALE = "vi"
@@ -174,6 +175,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Something unexpected went wrong.",
     },
     **ACCOUNT_MESSAGES,
+    **DEBUGGER_MESSAGES,
 }
 
 
