@@ -2,9 +2,10 @@
 
 The customer's identity on an application is copied from the e-ID login at level 2 (the
 bank never lets a customer type it); the customer chooses only the kind of account and
-accepts the terms. The application is keyed by the bank's pairwise subject for the
-citizen, so the bank finds a returning customer without knowing anything the citizen did
-elsewhere.
+accepts the terms. Each application then waits for the e-KYC check (``kyc_checks``),
+which makes it ``verified`` or ``rejected``. The application is keyed by the bank's
+pairwise subject for the citizen, so the bank finds a returning customer without knowing
+anything the citizen did elsewhere.
 """
 
 from __future__ import annotations
@@ -21,7 +22,11 @@ from sqlmodel import Field, Session, SQLModel, col, select
 from portals.common.identity import CitizenIdentity
 
 ACCOUNT_TYPES = ("payment_vnd", "savings_vnd")
-STATUS_RECEIVED = "received"
+GENDERS = ("male", "female")
+STATUS_RECEIVED = "received"  # applications sent before the e-KYC check existed
+STATUS_KYC_PENDING = "kyc_pending"  # waiting for an answer from the register
+STATUS_VERIFIED = "verified"
+STATUS_REJECTED = "rejected"
 REFERENCE_ATTEMPTS = 5
 
 
@@ -47,7 +52,7 @@ class AccountApplication(BankBase, table=True):
 
 
 class MissingIdentityClaimsError(Exception):
-    """The login did not release the name, birth date or ID number the bank must record."""
+    """The login did not release the name, birth date, gender or ID number the bank needs."""
 
 
 class AccountApplications:
@@ -63,6 +68,8 @@ class AccountApplications:
             raise ValueError(f"unknown account type {account_type!r}")
         if not (identity.name and identity.birthdate and identity.national_id):
             raise MissingIdentityClaimsError()
+        if identity.gender not in GENDERS:
+            raise MissingIdentityClaimsError()
         submitted_at = dt.datetime.fromtimestamp(self._clock(), dt.UTC)
         attempts_left = REFERENCE_ATTEMPTS
         while True:
@@ -76,7 +83,7 @@ class AccountApplications:
                 phone_number=identity.phone_number,
                 account_type=account_type,
                 level_at_submission=identity.level,
-                status=STATUS_RECEIVED,
+                status=STATUS_KYC_PENDING,
                 submitted_at=submitted_at,
             )
             try:

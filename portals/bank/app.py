@@ -2,7 +2,8 @@
 
 Its registration at the IdP requires level 2, and it asks for level 2 with
 ``acr_values`` as well: the bank opens accounts only for citizens verified with a
-password and a one-time code.
+password and a one-time code. Its back-end checks each application with the e-KYC API
+as a client of its own (``private_key_jwt`` with the key from ``backend_key``).
 """
 
 from __future__ import annotations
@@ -16,9 +17,12 @@ from fastapi import FastAPI
 
 from portals.bank import routes
 from portals.bank.accounts import AccountApplications
+from portals.bank.backend_key import load_backend_key, public_jwks
+from portals.bank.kyc_checks import ApplicationChecks
 from portals.bank.messages import MESSAGES
 from portals.bank.settings import BankSettings
 from portals.common.app_factory import build_portal_app
+from portals.common.kyc_client import BackendCredentials, KycClient
 from portals.common.levels import HIGHEST_LEVEL
 from portals.common.web import NavItem, PortalSpec
 
@@ -46,4 +50,16 @@ def create_app(
     applications = AccountApplications(portal.engine, clock=clock)
     applications.create_schema()
     app.state.account_applications = applications
+    backend_key = load_backend_key(settings.kyc_private_key_file)
+    kyc = KycClient(
+        portal.eid,
+        BackendCredentials(
+            client_id=settings.kyc_client_id, method="private_key_jwt", private_jwk=backend_key
+        ),
+        transport=transport,
+        clock_skew_seconds=settings.clock_skew_seconds,
+        clock=clock,
+    )
+    app.state.application_checks = ApplicationChecks(portal.engine, kyc, clock=clock)
+    app.state.backend_jwks = public_jwks(backend_key)
     return app
