@@ -12,6 +12,9 @@ Callers wait in one of two ways: ``record`` blocks the calling thread (synchrono
 which FastAPI runs in its thread pool), ``record_async`` suspends the calling coroutine
 (asynchronous routes: the event loop keeps serving others, and no thread is held).
 
+When an append fails because the database is unavailable, the entries that queued up
+meanwhile fail with it at once (each caller answers 503 after at most one failed attempt).
+
 A daemon thread does the writing; it starts on the first entry and ends after a short
 idle spell, so an app that audits nothing (or a test that builds many apps) keeps no
 thread around. ``close`` flushes what is queued and stops it; entries recorded after that
@@ -187,12 +190,31 @@ class AuditWriter:
                     else:
                         pending.finish(None)
                 return True
-            for pending in batch:
+            # Whatever queued up while this attempt failed fails with it: the database was
+            # unavailable all that time, and another attempt would make each of those
+            # callers wait twice as long for their 503.
+            for pending in batch + self._take_queued():
                 pending.finish(error)
             return True
         for pending in batch:
             pending.finish(None)
         return True
+
+    def _take_queued(self) -> list[_Pending]:
+        taken: list[_Pending] = []
+        woken = False
+        while True:
+            try:
+                pending = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if pending is _WAKE_UP:
+                woken = True
+            else:
+                taken.append(pending)
+        if woken:
+            self._queue.put(_WAKE_UP)
+        return taken
 
 
 def _rejected_before_writing(error: BaseException) -> bool:

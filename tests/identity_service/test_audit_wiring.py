@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy.exc import OperationalError
 from typer.testing import CliRunner
 
 from identity_service.accounts.models import DemoCredential
@@ -371,3 +372,43 @@ async def test_async_callers_wait_for_their_commit(counting_log: CountingLog) ->
     # After close, callers write their entries themselves.
     writer.record("stepup")
     assert counting_log.tail(1)[0].event == "stepup"
+
+
+def test_entries_queued_during_a_failed_append_fail_with_it(counting_log: CountingLog) -> None:
+    attempt_started = threading.Event()
+    release = threading.Event()
+
+    class FailingLog(CountingLog):
+        def record_many(self, entries: Sequence[NewAuditEntry]) -> list[AuditEntry]:
+            self.batches.append(len(entries))
+            attempt_started.set()
+            release.wait(5)
+            try:
+                raise OperationalError("INSERT", {}, ConnectionError("database is down"))
+            except OperationalError as error:
+                raise AuditError("audit log unavailable: OperationalError") from error
+
+    failing = FailingLog(counting_log._engine, b"writer-test-secret")
+    writer = AuditWriter(failing)
+    errors: list[str] = []
+
+    def call(name: str) -> None:
+        try:
+            writer.record(name)
+        except AuditError as error:
+            errors.append(str(error))
+
+    first = threading.Thread(target=call, args=("login.success",))
+    first.start()
+    assert attempt_started.wait(5)
+    later = [threading.Thread(target=call, args=(f"e{n}.x",)) for n in range(3)]
+    for thread in later:
+        thread.start()
+    while len(failing.batches) == 1 and writer._queue.qsize() < 3:  # until all are queued
+        time.sleep(0.01)
+    release.set()
+    for thread in (first, *later):
+        thread.join()
+    writer.close()
+    assert len(errors) == 4
+    assert failing.batches == [1]  # one attempt; the queued entries did not get their own
