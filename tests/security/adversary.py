@@ -241,22 +241,28 @@ class BrowserAt(Browser):
         )
 
 
-def assert_oauth_error(response: httpx.Response, status: int, error: str) -> dict[str, Any]:
-    """An RFC 6749 §5.2 error: status, code, JSON body, never cached."""
-    assert response.status_code == status, response.text[:300]
-    assert response.headers["content-type"].startswith("application/json")
+def assert_oauth_error(
+    response: httpx.Response, status: int, error: str, label: str = ""
+) -> dict[str, Any]:
+    """An RFC 6749 §5.2 error: status, code, JSON body, never cached.
+
+    ``label`` names the attack in the failure message when a test tries several.
+    """
+    assert response.status_code == status, f"{label}: {response.text[:300]}"
+    assert response.headers["content-type"].startswith("application/json"), label
     body = response.json()
-    assert body["error"] == error, body
-    assert isinstance(body.get("error_description", ""), str)
-    assert response.headers["cache-control"] == "no-store"
+    assert body["error"] == error, f"{label}: {body}"
+    assert isinstance(body.get("error_description", ""), str), label
+    assert response.headers["cache-control"] == "no-store", label
     return body
 
 
-def assert_bearer_refusal(response: httpx.Response) -> None:
+def assert_bearer_refusal(response: httpx.Response, label: str = "") -> None:
     """Userinfo's answer to a token it does not accept (RFC 6750 §3.1)."""
-    assert_oauth_error(response, 401, "invalid_token")
+    assert_oauth_error(response, 401, "invalid_token", label)
     challenge = response.headers["www-authenticate"]
-    assert challenge.startswith('Bearer realm="natid"') and 'error="invalid_token"' in challenge
+    assert challenge.startswith('Bearer realm="natid"'), label
+    assert 'error="invalid_token"' in challenge, label
 
 
 def assert_page_without_redirect(response: httpx.Response, status: int) -> None:

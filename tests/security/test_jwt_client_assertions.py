@@ -4,6 +4,7 @@ The token requests carry a code that does not exist, so the two possible answers
 exactly how far the request got: 401 ``invalid_client`` — the assertion was refused;
 400 ``invalid_grant`` — the client was authenticated and only the code failed. The
 control (a correct assertion) gets the second answer; every attack must get the first.
+Variants of one attack are tried in one test, each named in a failure message.
 """
 
 from __future__ import annotations
@@ -44,13 +45,18 @@ async def present(http: httpx.AsyncClient, portal: KeyClient, assertion: str) ->
     return await http.post("/token", data=portal.token_request(assertion))
 
 
-def assert_authenticated(response: httpx.Response) -> None:
-    assert_oauth_error(response, 400, "invalid_grant")
+def assert_authenticated(response: httpx.Response, label: str = "") -> None:
+    assert_oauth_error(response, 400, "invalid_grant", label)
 
 
-def assert_refused(response: httpx.Response) -> None:
-    assert_oauth_error(response, 401, "invalid_client")
-    assert response.headers["www-authenticate"].startswith("Basic")
+def assert_refused(response: httpx.Response, label: str = "") -> None:
+    assert_oauth_error(response, 401, "invalid_client", label)
+    assert response.headers["www-authenticate"].startswith("Basic"), label
+
+
+async def refused(http: httpx.AsyncClient, portal: KeyClient, assertions: dict[str, str]) -> None:
+    for label, assertion in assertions.items():
+        assert_refused(await present(http, portal, assertion), label)
 
 
 async def test_a_correct_assertion_authenticates(
@@ -65,16 +71,14 @@ async def test_an_assertion_works_once(http: httpx.AsyncClient, portal: KeyClien
     assert_refused(await present(http, portal, assertion))
 
 
-@pytest.mark.parametrize("alg", ["none", "None", "NONE", ""])
-@pytest.mark.parametrize("keep_signature", [False, True])
-async def test_alg_none_is_refused(
-    http: httpx.AsyncClient, portal: KeyClient, alg: str, keep_signature: bool
-) -> None:
+async def test_alg_none_is_refused(http: httpx.AsyncClient, portal: KeyClient) -> None:
     _header, payload, signature = portal.assertion().split(".")
-    header = b64url({"alg": alg, "kid": KEY_CLIENT_KID})
-    assert_refused(
-        await present(http, portal, f"{header}.{payload}.{signature if keep_signature else ''}")
-    )
+    assertions = {}
+    for alg in ("none", "None", "NONE", ""):
+        header = b64url({"alg": alg, "kid": KEY_CLIENT_KID})
+        assertions[f"{alg!r} without signature"] = f"{header}.{payload}."
+        assertions[f"{alg!r} with the real signature"] = f"{header}.{payload}.{signature}"
+    await refused(http, portal, assertions)
 
 
 def _client_public_key_forms(portal: KeyClient) -> dict[str, bytes]:
@@ -96,32 +100,30 @@ def _client_public_key_forms(portal: KeyClient) -> dict[str, bytes]:
     }
 
 
-@pytest.mark.parametrize(
-    "form",
-    [
-        "pem",
-        "pem without final newline",
-        "der",
-        "jwk as registered",
-        "jwk compact sorted",
-        "jwk members only",
-    ],
-)
 async def test_hs256_signed_with_the_clients_public_key_is_refused(
-    http: httpx.AsyncClient, portal: KeyClient, form: str
+    http: httpx.AsyncClient, portal: KeyClient
 ) -> None:
-    secret = _client_public_key_forms(portal)[form]
-    token = hs256({"kid": KEY_CLIENT_KID, "typ": "JWT"}, portal.claims(), secret)
-    assert_refused(await present(http, portal, token))
+    await refused(
+        http,
+        portal,
+        {
+            form: hs256({"kid": KEY_CLIENT_KID, "typ": "JWT"}, portal.claims(), secret)
+            for form, secret in _client_public_key_forms(portal).items()
+        },
+    )
 
 
-@pytest.mark.parametrize("kid", INJECTED_KIDS, ids=range(len(INJECTED_KIDS)))
 async def test_unknown_and_injected_kids_are_refused(
-    http: httpx.AsyncClient, portal: KeyClient, kid: Any
+    http: httpx.AsyncClient, portal: KeyClient
 ) -> None:
     # Signed with an attacker's key: the kid must not lead to any key that verifies it.
-    assert_refused(
-        await present(http, portal, portal.assertion(key=attacker_key(), header={"kid": kid}))
+    await refused(
+        http,
+        portal,
+        {
+            repr(kid)[:40]: portal.assertion(key=attacker_key(), header={"kid": kid})
+            for kid in INJECTED_KIDS
+        },
     )
 
 
@@ -131,28 +133,25 @@ async def test_a_kid_naming_none_of_the_clients_keys_is_refused_even_when_signed
     assert_refused(await present(http, portal, portal.assertion(header={"kid": "other-key"})))
 
 
-@pytest.mark.parametrize(
-    "injection",
-    ["embedded jwk", "embedded jwk, no kid", "jku", "jku, no kid", "x5u", "x5c", "x5c, no kid"],
-)
 async def test_keys_named_by_the_assertion_itself_are_never_trusted(
-    http: httpx.AsyncClient, portal: KeyClient, injection: str
+    http: httpx.AsyncClient, portal: KeyClient
 ) -> None:
     key = attacker_key()
-    header: dict[str, Any] = {"kid": None if injection.endswith("no kid") else KEY_CLIENT_KID}
-    if injection.startswith("embedded jwk"):
-        header["jwk"] = public_jwk_members(key.public_key())
-    elif injection.startswith("jku"):
-        header["jku"] = "https://evil.example.com/jwks.json"
-    elif injection == "x5u":
-        header["x5u"] = "https://evil.example.com/cert.pem"
-    else:
-        header["x5c"] = [self_signed_certificate(key)]
-    assert_refused(await present(http, portal, portal.assertion(key=key, header=header)))
+    injections: dict[str, dict[str, Any]] = {
+        "embedded jwk": {"jwk": public_jwk_members(key.public_key())},
+        "jku": {"jku": "https://evil.example.com/jwks.json"},
+        "x5u": {"x5u": "https://evil.example.com/cert.pem"},
+        "x5c": {"x5c": [self_signed_certificate(key)]},
+    }
+    assertions = {}
+    for name, injected in injections.items():
+        for kid in (KEY_CLIENT_KID, None):
+            header = {**injected, "kid": kid}
+            assertions[f"{name}, kid {kid}"] = portal.assertion(key=key, header=header)
+    await refused(http, portal, assertions)
 
 
-def _claim_changes(clock: FakeClock) -> dict[str, dict[str, Any]]:
-    now = int(clock())
+def _claim_changes(now: int) -> dict[str, dict[str, Any]]:
     return {
         "expired": {"iat": now - 400, "exp": now - 300},
         "expiry not a number": {"exp": str(now + 60)},
@@ -179,38 +178,17 @@ def _claim_changes(clock: FakeClock) -> dict[str, dict[str, Any]]:
     }
 
 
-@pytest.mark.parametrize(
-    "case",
-    [
-        "expired",
-        "expiry not a number",
-        "expiry NaN",
-        "expiry infinite",
-        "expiry is true",
-        "lives a week",
-        "not yet valid (nbf)",
-        "nbf NaN",
-        "nbf not a number",
-        "issued in the future (iat)",
-        "iat NaN",
-        "iat not a number",
-        "no exp",
-        "no jti",
-        "jti not text",
-        "no sub",
-        "sub of another client",
-        "audience of another provider",
-        "audience is userinfo",
-        "audience with trailing slash",
-        "audience list without us",
-        "no aud",
-    ],
-)
 async def test_wrong_claims_are_refused_even_when_signed_by_the_client(
-    http: httpx.AsyncClient, portal: KeyClient, clock: FakeClock, case: str
+    http: httpx.AsyncClient, portal: KeyClient, clock: FakeClock
 ) -> None:
-    changes = _claim_changes(clock)[case]
-    assert_refused(await present(http, portal, portal.assertion(**changes)))
+    await refused(
+        http,
+        portal,
+        {
+            label: portal.assertion(**changes)
+            for label, changes in _claim_changes(int(clock())).items()
+        },
+    )
 
 
 async def test_an_assertion_naming_another_client_is_refused(
@@ -237,50 +215,40 @@ async def test_tokens_the_provider_issued_are_not_client_assertions(
     access_token = services.tokens.access_token(
         client_id=portal.client_id, subject=portal.client_id, scope="openid", ttl=60
     )
-    for token in (id_token, access_token):
-        assert_refused(await present(http, portal, token))
+    await refused(http, portal, {"ID token": id_token, "access token": access_token})
 
 
-@pytest.mark.parametrize(
-    "variant",
-    [
-        "padding ==",
-        "padding =",
-        "one character short",
-        "trailing A",
-        "trailing AAAA",
-        "fourth segment",
-        "standard base64 alphabet",
-        "whitespace inside",
-    ],
-)
-async def test_truncated_and_re_encoded_assertions_are_refused(
-    http: httpx.AsyncClient, portal: KeyClient, variant: str
-) -> None:
-    good = portal.assertion()
-    header, payload, signature = good.split(".")
+def _re_encoded(good: str) -> dict[str, str]:
+    head, _, signature = good.rpartition(".")
     standard = signature.replace("-", "+").replace("_", "/")
-    if standard == signature:
+    if standard == signature:  # the signature happens to have neither character
         standard = signature[:-1] + "+"
-    tokens = {
+    return {
         "padding ==": f"{good}==",
         "padding =": f"{good}=",
         "one character short": good[:-1],
         "trailing A": good + "A",
         "trailing AAAA": good + "AAAA",
         "fourth segment": f"{good}.{signature}",
-        "standard base64 alphabet": f"{header}.{payload}.{standard}",
-        "whitespace inside": f"{header}.{payload}.{signature[:20]} {signature[20:]}",
+        "standard base64 alphabet": f"{head}.{standard}",
+        "whitespace inside": f"{head}.{signature[:20]} {signature[20:]}",
     }
-    assert_refused(await present(http, portal, tokens[variant]))
-    # The untouched assertion still works: only the re-encoding was refused.
-    assert_authenticated(await present(http, portal, good))
 
 
-@pytest.mark.parametrize(
-    "assertion",
-    [
-        "",
+async def test_truncated_and_re_encoded_assertions_are_refused(
+    http: httpx.AsyncClient, portal: KeyClient
+) -> None:
+    for label in _re_encoded(portal.assertion()):
+        good = portal.assertion()
+        assert_refused(await present(http, portal, _re_encoded(good)[label]), label)
+        # The untouched assertion still works: only the re-encoding was refused.
+        assert_authenticated(await present(http, portal, good), label)
+
+
+async def test_malformed_assertions_are_refused(http: httpx.AsyncClient, portal: KeyClient) -> None:
+    # An empty parameter counts as omitted: then no authentication was presented at all.
+    assert_oauth_error(await present(http, portal, ""), 401, "invalid_client")
+    malformed = [
         "not-a-jwt",
         "..",
         "a.b.c.d.e",
@@ -288,24 +256,13 @@ async def test_truncated_and_re_encoded_assertions_are_refused(
         b64url([1]) + "." + b64url({}) + ".",
         b64url({"alg": "ES256"}) + "." + b64url("[1, 2]") + ".",
         "x" * 20_000,
-    ],
-)
-async def test_malformed_assertions_are_refused(
-    http: httpx.AsyncClient, portal: KeyClient, assertion: str
-) -> None:
-    response = await present(http, portal, assertion)
-    if assertion == "":
-        # An empty parameter counts as omitted: then no authentication was presented.
-        assert_oauth_error(response, 401, "invalid_client")
-    else:
-        assert_refused(response)
+    ]
+    await refused(http, portal, {assertion[:30]: assertion for assertion in malformed})
 
 
 async def test_the_assertion_type_must_be_jwt_bearer(
     http: httpx.AsyncClient, portal: KeyClient
 ) -> None:
-    request = portal.token_request(
-        portal.assertion(),
-        client_assertion_type="urn:ietf:params:oauth:client-assertion-type:saml2-bearer",
-    )
+    saml = "urn:ietf:params:oauth:client-assertion-type:saml2-bearer"
+    request = portal.token_request(portal.assertion(), client_assertion_type=saml)
     assert_oauth_error(await http.post("/token", data=request), 400, "invalid_request")

@@ -145,25 +145,24 @@ async def kyc_call(http: httpx.AsyncClient, token: str, query: dict[str, str]) -
     return await http.post(KYC_PATH, json=query, headers={"Authorization": f"Bearer {token}"})
 
 
-def assert_kyc_refused(response: httpx.Response, status: int = 401) -> None:
-    assert response.status_code == status, response.text[:300]
-    assert response.headers["content-type"].startswith("application/problem+json")
-    assert response.headers["www-authenticate"].startswith("Bearer")
+def assert_kyc_refused(response: httpx.Response, status: int = 401, label: str = "") -> None:
+    assert response.status_code == status, f"{label}: {response.text[:300]}"
+    assert response.headers["content-type"].startswith("application/problem+json"), label
+    assert response.headers["www-authenticate"].startswith("Bearer"), label
 
 
-@pytest.mark.parametrize("forgery", list(FORGERIES))
 async def test_forged_kyc_bearer_tokens_are_refused(
     http: httpx.AsyncClient,
     services: IdentityServices,
     clock: FakeClock,
     kyc_query: dict[str, str],
-    forgery: str,
 ) -> None:
     control = kyc_bearer_token(services)
     assert (await kyc_call(http, control, kyc_query)).status_code == 200
-    clock.advance(1)  # a new second: the per-client rate limit starts afresh
-    forged = FORGERIES[forgery](control, public_key_of(services, control))
-    assert_kyc_refused(await kyc_call(http, forged, kyc_query))
+    for label, forge in FORGERIES.items():
+        clock.advance(1)  # a new second: the per-client rate limit starts afresh
+        forged = forge(control, public_key_of(services, control))
+        assert_kyc_refused(await kyc_call(http, forged, kyc_query), label=label)
 
 
 async def test_tokens_that_are_not_a_clients_kyc_token_are_refused(
@@ -227,21 +226,19 @@ async def introspect(http: httpx.AsyncClient, token: str) -> httpx.Response:
     )
 
 
-@pytest.mark.parametrize("forgery", list(FORGERIES))
 async def test_introspection_reports_forged_tokens_inactive(
     http: httpx.AsyncClient,
     services: IdentityServices,
     clock: FakeClock,
     demo: dict[int, DemoCredential],
-    forgery: str,
 ) -> None:
     control = forged_access_token(services, clock(), demo[1].personal_id_number, PUBLIC_SERVICES)
     assert (await introspect(http, control)).json()["active"] is True
-    forged = FORGERIES[forgery](control, public_key_of(services, control))
-    answer = await introspect(http, forged)
-    assert answer.status_code == 200
-    assert answer.json() == {"active": False}
-    assert answer.headers["cache-control"] == "no-store"
+    for label, forge in FORGERIES.items():
+        answer = await introspect(http, forge(control, public_key_of(services, control)))
+        assert answer.status_code == 200, label
+        assert answer.json() == {"active": False}, label
+        assert answer.headers["cache-control"] == "no-store", label
 
 
 # -- id_token_hint at logout ----------------------------------------------------------------
@@ -286,23 +283,21 @@ async def test_a_real_hint_logs_out_at_once(
     assert not await still_logged_in(browser)
 
 
-@pytest.mark.parametrize("forgery", list(FORGERIES))
 @pytest.mark.parametrize("alg", ["RS256", "ES256", "EdDSA"])
 async def test_a_forged_hint_never_ends_the_session_without_asking(
     browser: Browser,
     services: IdentityServices,
     clock: FakeClock,
     demo: dict[int, DemoCredential],
-    forgery: str,
     alg: str,
 ) -> None:
     sid = await logged_in_session(browser, services, demo[1])
     control = id_token_hint(services, clock, sid, alg)
-    forged = FORGERIES[forgery](control, public_key_of(services, control))
-    answer = await log_out_with(browser, forged)
-    assert answer.status_code == 200 and "location" not in answer.headers
-    assert 'action="/logout/confirm"' in answer.text
-    assert await still_logged_in(browser)
+    for label, forge in FORGERIES.items():
+        answer = await log_out_with(browser, forge(control, public_key_of(services, control)))
+        assert answer.status_code == 200 and "location" not in answer.headers, label
+        assert 'action="/logout/confirm"' in answer.text, label
+        assert await still_logged_in(browser), label
 
 
 async def test_other_tokens_of_ours_are_not_hints(

@@ -38,25 +38,25 @@ async def chunks(body: bytes, size: int = 8192) -> AsyncIterator[bytes]:
         yield body[start : start + size]
 
 
-def assert_refused_at_the_edge(response: httpx.Response, status: int) -> None:
-    body = assert_oauth_error(response, status, "invalid_request")
-    assert body["error_description"]
-    assert response.headers["connection"] == "close"
+def assert_refused_at_the_edge(response: httpx.Response, status: int, label: str = "") -> None:
+    body = assert_oauth_error(response, status, "invalid_request", label)
+    assert body["error_description"], label
+    assert response.headers["connection"] == "close", label
     # The refusal passes through the security headers like every other answer.
-    assert response.headers["x-frame-options"] == "DENY"
+    assert response.headers["x-frame-options"] == "DENY", label
 
 
-@pytest.mark.parametrize("path", BODY_PATHS)
-async def test_a_declared_oversized_body_gets_413(http: httpx.AsyncClient, path: str) -> None:
-    response = await http.post(path, content=oversized_form(), headers=FORM)
-    assert_refused_at_the_edge(response, 413)
+async def test_a_declared_oversized_body_gets_413(http: httpx.AsyncClient) -> None:
+    for path in BODY_PATHS:
+        response = await http.post(path, content=oversized_form(), headers=FORM)
+        assert_refused_at_the_edge(response, 413, path)
 
 
-@pytest.mark.parametrize("path", BODY_PATHS)
-async def test_a_streamed_oversized_body_gets_413(http: httpx.AsyncClient, path: str) -> None:
-    response = await http.post(path, content=chunks(oversized_form()), headers=FORM)
-    assert "content-length" not in response.request.headers
-    assert_refused_at_the_edge(response, 413)
+async def test_a_streamed_oversized_body_gets_413(http: httpx.AsyncClient) -> None:
+    for path in BODY_PATHS:
+        response = await http.post(path, content=chunks(oversized_form()), headers=FORM)
+        assert "content-length" not in response.request.headers
+        assert_refused_at_the_edge(response, 413, path)
 
 
 async def test_a_streamed_body_within_the_limit_reaches_the_endpoint(
@@ -103,10 +103,10 @@ async def test_too_many_header_fields_get_431(http: httpx.AsyncClient) -> None:
     assert_refused_at_the_edge(await http.get("/jwks", headers=headers), 431)
 
 
-@pytest.mark.parametrize("name", ["Authorization", "Cookie", "X-Anything"])
-async def test_oversized_header_fields_get_431(http: httpx.AsyncClient, name: str) -> None:
+async def test_oversized_header_fields_get_431(http: httpx.AsyncClient) -> None:
     value = "Bearer " + "a" * DEFAULT_MAX_HEADER_BYTES
-    assert_refused_at_the_edge(await http.get("/userinfo", headers={name: value}), 431)
+    for name in ("Authorization", "Cookie", "X-Anything"):
+        assert_refused_at_the_edge(await http.get("/userinfo", headers={name: value}), 431, name)
 
 
 async def test_an_oversized_url_gets_414(http: httpx.AsyncClient) -> None:
@@ -114,12 +114,11 @@ async def test_an_oversized_url_gets_414(http: httpx.AsyncClient) -> None:
     assert_refused_at_the_edge(await http.get(url), 414)
 
 
-@pytest.mark.parametrize("declared", ["abc", "-1", "1e3", "99999999999999999999999", "1, 2"])
-async def test_a_malformed_content_length_gets_400(http: httpx.AsyncClient, declared: str) -> None:
-    request = http.build_request("POST", "/token", content=b"grant_type=x", headers=FORM)
-    request.headers["Content-Length"] = declared
-    response = await http.send(request)
-    assert_refused_at_the_edge(response, 400)
+async def test_a_malformed_content_length_gets_400(http: httpx.AsyncClient) -> None:
+    for declared in ("abc", "-1", "1e3", "99999999999999999999999", "1, 2"):
+        request = http.build_request("POST", "/token", content=b"grant_type=x", headers=FORM)
+        request.headers["Content-Length"] = declared
+        assert_refused_at_the_edge(await http.send(request), 400, declared)
 
 
 async def test_ordinary_requests_pass_untouched(http: httpx.AsyncClient) -> None:
