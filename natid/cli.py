@@ -6,7 +6,12 @@ importing this module builds no settings, engines or keys.
 
 from __future__ import annotations
 
+import sys
+
 import typer
+
+# Typer ships its own click; UsageError (the base of BadParameter) is not re-exported.
+from typer._click.exceptions import UsageError
 
 
 def build_app() -> typer.Typer:
@@ -39,4 +44,15 @@ def build_app() -> typer.Typer:
 
 
 def main() -> None:
-    build_app()()
+    """Run the command; a usage error is one line on stderr (exit 2), never a help box."""
+    try:
+        code = build_app()(standalone_mode=False)
+    except UsageError as error:
+        if error.format_message():  # empty when a bare group printed its help
+            hint = f" (see: {error.ctx.command_path} --help)" if error.ctx else ""
+            typer.echo(f"error: {error.format_message()}{hint}", err=True)
+        sys.exit(2)
+    except typer.Abort:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
