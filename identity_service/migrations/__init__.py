@@ -20,9 +20,10 @@ from population_db.migrations.history import SchemaHistory
 
 IDENTITY_VERSION_TABLE = "alembic_version_identity"
 _PACKAGE_DIR = Path(__file__).resolve().parents[1]
-# How a module declares an identity table; scanning for it means a new table module is
-# found without anyone having to list it here.
-_TABLE_MARKER = "(IdentityBase, table=True)"
+# How a module declares a table (``class Account(IdentityBase, table=True)``, or a
+# subclass of an IdentityBase model); scanning for it finds a new table module without
+# anyone having to list it here.
+_TABLE_MARKER = "table=True"
 
 
 def load_identity_models() -> sa.MetaData:
