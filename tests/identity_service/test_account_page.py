@@ -369,3 +369,26 @@ async def test_a_level_one_account_has_no_second_factor_to_rebind(
     answer = await browser.open("/account/second-factor")
     assert answer.status_code == 400
     assert "Chỉ tài khoản mức độ 2" in answer.text
+
+
+async def test_the_logout_link_ends_the_session_after_confirmation(
+    browser: Browser, demo: dict[int, DemoCredential]
+) -> None:
+    page = await log_in_to_account(browser, demo[1])
+    link = re.search(r'<a href="(/logout[^"]*)">', page.text)
+    assert link is not None
+    confirm = await browser.open(link.group(1).replace("&amp;", "&"))
+    assert confirm.status_code == 200
+    pending = re.search(r'name="pending_id" value="([^"]+)"', confirm.text)
+    assert pending is not None
+    done = await browser.post(
+        form_actions(confirm)[0],
+        {
+            "csrf_token": csrf_token_of(confirm),
+            "pending_id": pending.group(1),
+            "decision": "logout",
+        },
+    )
+    assert 'data-outcome="logged-out"' in done.text
+    again = await browser.open("/account")
+    assert "/interaction/" in str(again.url)  # logged out: the login page again
