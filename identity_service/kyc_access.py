@@ -11,7 +11,10 @@ Owns the bearer-token check of the API (RFC 6750) and the per-relying-party limi
 * **Limits.** Per relying party, in the shared state store so every process counts
   together: at most ``requests_per_second`` calls in one wall-clock second (a burst
   limit) and ``daily_quota`` calls per calendar day in Vietnam (UTC+7). Past either,
-  ``KycLimitError`` says how long to wait (HTTP 429 with ``Retry-After``).
+  ``KycLimitError`` says how long to wait (HTTP 429 with ``Retry-After``). Every
+  authenticated call counts, well-formed or not: a malformed one costs the service work
+  too. Limits apply to every relying party alike (``NATID_KYC_REQUESTS_PER_SECOND``,
+  ``NATID_KYC_DAILY_QUOTA``); there is no per-client override yet.
 """
 
 from __future__ import annotations
