@@ -11,8 +11,8 @@ with one message, so the answer does not reveal which part was wrong.
 
 An assertion must be a canonical JWS compact serialisation (three base64url segments, no
 padding: RFC 7515 §2), so each assertion has exactly one spelling; its times (``exp``,
-``nbf``, ``iat``) must be finite numbers (RFC 7519 §2 NumericDate), and ``iat`` may not
-lie in the future.
+``nbf``, ``iat``) must be numbers of a sane size (RFC 7519 §2 NumericDate; not NaN,
+Infinity or a 400-digit integer), and ``iat`` may not lie in the future.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import math
 import re
 import time
 from collections.abc import Callable
@@ -38,6 +37,8 @@ from identity_service.state import StateStore
 JWT_BEARER_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 MAX_ASSERTION_LIFETIME = 3600
 CLOCK_SKEW_SECONDS = 30
+# Far beyond any real time (year 33658), yet exactly representable as a float.
+MAX_NUMERIC_DATE = 10**12
 _FAILED = "client authentication failed"
 _KEY_TYPES_BY_ALGORITHM = {"ES256": "EC", "EdDSA": "OKP", "RS256": "RSA", "PS256": "RSA"}
 _REPLAY_PREFIX = "client-assertion:"
@@ -195,8 +196,11 @@ class ClientAuthenticator:
 
 
 def _is_time(value: Any) -> bool:
-    """A NumericDate: a finite number (JSON lets NaN and Infinity through)."""
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    """A NumericDate in a sane range. JSON lets NaN, Infinity and integers too large for a
+    float through; the comparisons below are exact for all of them (NaN fails both)."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
+    return -MAX_NUMERIC_DATE < value < MAX_NUMERIC_DATE
 
 
 def _basic_credentials(authorization: str | None) -> tuple[str, str] | None:

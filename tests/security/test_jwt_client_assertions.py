@@ -158,6 +158,8 @@ def _claim_changes(now: int) -> dict[str, dict[str, Any]]:
         "expiry NaN": {"exp": float("nan")},
         "expiry infinite": {"exp": float("inf")},
         "expiry is true": {"exp": True},
+        "expiry beyond any float": {"exp": 10**400},
+        "nbf beyond any float": {"nbf": -(10**400)},
         "lives a week": {"exp": now + 7 * 24 * 3600},
         "not yet valid (nbf)": {"nbf": now + 600},
         "nbf NaN": {"nbf": float("nan")},
