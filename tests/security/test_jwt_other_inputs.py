@@ -11,6 +11,7 @@ control that the same place accepts.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -39,6 +40,7 @@ from tests.security.adversary import (
     attacker_key,
     b64url,
     b64url_decode,
+    compact,
     forged_access_token,
     hs256,
     self_signed_certificate,
@@ -333,3 +335,66 @@ async def test_a_hint_signed_by_a_retired_key_is_not_trusted(
     answer = await log_out_with(browser, old)
     assert answer.status_code == 200 and 'action="/logout/confirm"' in answer.text
     assert await still_logged_in(browser)
+
+
+# -- the token debugger --------------------------------------------------------------------
+
+
+async def test_the_token_debugger_shows_hostile_tokens_without_running_them(
+    http: httpx.AsyncClient, services: IdentityServices
+) -> None:
+    """Whatever is pasted comes back as escaped text on a 200 page: nothing in a token's
+    header or claims is fetched, executed or able to break the page."""
+    form = await http.get("/debugger")
+    assert form.status_code == 200
+    csrf_token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+    assert csrf_token is not None
+    script = "<script>alert(1)</script>"
+    control = kyc_bearer_token(services)
+    hostile_header = {
+        "alg": "ES256",
+        "kid": script,
+        "jku": "https://evil.example.com/jwks.json",
+        "x5u": "https://evil.example.com/x.pem",
+        "typ": script,
+    }
+    tokens = {
+        **{
+            label: forge(control, public_key_of(services, control))
+            for label, forge in FORGERIES.items()
+        },
+        "script in header and claims": sign(
+            hostile_header, {"iss": script, "sub": script, "exp": "<b>"}, attacker_key()
+        ),
+        "NaN and Infinity": compact({"alg": "none"}, {"exp": float("nan"), "iat": float("inf")}),
+        "nested claims": b64url({"alg": "none"}) + "." + b64url("[" * 5000 + "]" * 5000) + ".",
+        "not base64": "%%%.^^^.***",
+        "invalid UTF-8 inside": b64url(b"\xff\xfe") + "." + b64url(b"\xc0\xaf") + ".",
+    }
+    for label, token in tokens.items():
+        page = await http.post(
+            "/debugger",
+            data={"csrf_token": csrf_token.group(1), "token": token, "audience": script},
+        )
+        assert page.status_code == 200, f"{label}: {page.status_code}"
+        assert script not in page.text, label
+        assert page.headers["cache-control"] == "no-store", label
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "identity_service/token_checks.py _is_number calls math.isfinite on the claim, which "
+        "raises OverflowError for an integer too large for a float (iat = 10**400): a 500; "
+        "compare against a bound instead (exact for ints, NaN and Infinity alike)"
+    ),
+)
+async def test_the_token_debugger_survives_a_time_beyond_any_float(
+    http: httpx.AsyncClient,
+) -> None:
+    form = await http.get("/debugger")
+    csrf_token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+    assert csrf_token is not None
+    token = compact({"alg": "none"}, {"iat": 10**400, "exp": 10**400})
+    page = await http.post("/debugger", data={"csrf_token": csrf_token.group(1), "token": token})
+    assert page.status_code == 200
