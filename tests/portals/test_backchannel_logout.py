@@ -47,6 +47,15 @@ def idp_session_of(app: FastAPI, browser: Browser) -> tuple[str, str]:
     return identity["idp_session_id"], identity["subject"]
 
 
+def logged_in_session(app: FastAPI, sid: str, sub: str) -> None:
+    """A portal session as a login in IdP session ``sid`` leaves it (no browser needed)."""
+    app.state.portal.sessions.create(
+        {"identity": {"subject": sub, "level": 1, "acr": "urn:natid:acr:level1", "amr": []}},
+        idp_session_id=sid,
+        subject=sub,
+    )
+
+
 def live_sessions(app: FastAPI) -> int:
     with app.state.portal.engine.connect() as connection:
         return connection.execute(select(func.count()).select_from(session_table)).scalar_one()
@@ -150,16 +159,14 @@ async def test_a_genuine_token_works_once_and_answers_200_no_store(
 async def test_an_untyped_token_is_accepted_when_it_passes_every_other_check(
     public_services: FastAPI,
     idp_services: IdentityServices,
-    browser: Browser,
-    citizens: dict[int, Citizen],
     clock: FakeClock,
     network: Network,
 ) -> None:
-    await log_in(browser, f"{PUBLIC_SERVICES}/services", citizens[1], clock)
-    sid, sub = idp_session_of(public_services, browser)
+    logged_in_session(public_services, "idp-session-1", "pairwise-1")
 
     answer = await post_logout_token(
-        network, idp_signed(idp_services, logout_claims(clock, sid, sub), typ=None)
+        network,
+        idp_signed(idp_services, logout_claims(clock, "idp-session-1", "pairwise-1"), typ=None),
     )
 
     assert answer.status_code == 200
@@ -169,20 +176,19 @@ async def test_an_untyped_token_is_accepted_when_it_passes_every_other_check(
 async def test_a_token_naming_only_the_subject_ends_all_of_its_sessions(
     public_services: FastAPI,
     idp_services: IdentityServices,
-    browser: Browser,
-    citizens: dict[int, Citizen],
     clock: FakeClock,
     network: Network,
 ) -> None:
-    await log_in(browser, f"{PUBLIC_SERVICES}/services", citizens[1], clock)
-    _, sub = idp_session_of(public_services, browser)
+    logged_in_session(public_services, "idp-session-1", "pairwise-1")
+    logged_in_session(public_services, "idp-session-2", "pairwise-1")
+    logged_in_session(public_services, "idp-session-3", "pairwise-2")
 
     answer = await post_logout_token(
-        network, idp_signed(idp_services, logout_claims(clock, None, sub))
+        network, idp_signed(idp_services, logout_claims(clock, None, "pairwise-1"))
     )
 
     assert answer.status_code == 200
-    assert live_sessions(public_services) == 0
+    assert live_sessions(public_services) == 1  # only the other subject's session is left
 
 
 @pytest.mark.parametrize(
@@ -207,16 +213,14 @@ async def test_a_token_naming_only_the_subject_ends_all_of_its_sessions(
 async def test_tokens_breaking_a_rule_of_section_2_6_are_refused(
     public_services: FastAPI,
     idp_services: IdentityServices,
-    browser: Browser,
-    citizens: dict[int, Citizen],
     clock: FakeClock,
     network: Network,
     overrides: dict[str, Any],
     header: dict[str, Any],
     reason: str,
 ) -> None:
-    await log_in(browser, f"{PUBLIC_SERVICES}/services", citizens[1], clock)
-    sid, sub = idp_session_of(public_services, browser)
+    sid, sub = "idp-session-1", "pairwise-1"
+    logged_in_session(public_services, sid, sub)
     now = int(clock())
     relative = {
         name: now + value if name in ("exp", "iat") and isinstance(value, int) else value
@@ -239,13 +243,11 @@ async def test_tokens_breaking_a_rule_of_section_2_6_are_refused(
 async def test_a_token_signed_with_a_key_the_idp_never_published_is_refused(
     public_services: FastAPI,
     idp_services: IdentityServices,
-    browser: Browser,
-    citizens: dict[int, Citizen],
     clock: FakeClock,
     network: Network,
 ) -> None:
-    await log_in(browser, f"{PUBLIC_SERVICES}/services", citizens[1], clock)
-    sid, sub = idp_session_of(public_services, browser)
+    sid, sub = "idp-session-1", "pairwise-1"
+    logged_in_session(public_services, sid, sub)
     forger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     claims = logout_claims(clock, sid, sub)
     published_kid = idp_services.keys.signing_key("RS256").kid

@@ -61,14 +61,3 @@ async def test_the_clinic_books_self_check_ins_with_queue_numbers(
     invalid = await browser.submit(second, "/visits/check-in", department="surgery", reason="")
     assert invalid.status_code == 400
     assert "Chọn chuyên khoa." in invalid.text
-
-
-async def test_the_clinic_receives_no_national_id(
-    clinic: FastAPI, browser: Browser, citizens: dict[int, Citizen], clock: FakeClock
-) -> None:
-    """The clinic is not registered for the national_id scope, so it never learns it."""
-    page = await log_in(browser, f"{CLINIC}/visits", citizens[1], clock)
-    assert citizens[1].full_name in page.text  # the patient's verified identity is shown
-    assert "Ngày sinh" in page.text
-    assert "Số định danh cá nhân" not in page.text
-    assert citizens[1].personal_id_number not in page.text

@@ -33,11 +33,27 @@ def test_demo_defaults_match_the_registrations_at_the_idp(
     settings = settings_class()
     registration = registrations()[settings.client_id]
     assert settings.redirect_uri in registration["redirect_uris"]
-    assert settings.home_url in registration["post_logout_redirect_uris"]
+    assert settings.post_logout_redirect_uri in registration["post_logout_redirect_uris"]
+    assert registration["backchannel_logout_uri"] == (
+        f"{settings.base_url}/auth/backchannel-logout"
+    )
     assert settings.token_endpoint_auth_method == registration["token_endpoint_auth_method"]
     assert isinstance(settings.client_secret, SecretStr)
     assert settings.client_secret.get_secret_value() == registration["client_secret"]
     assert set(settings.scopes.split()) <= set(registration["scopes"])  # type: ignore[arg-type]
+
+
+def test_the_back_ends_defaults_match_their_registrations() -> None:
+    bank, clinic = BankSettings(), ClinicSettings()
+    bank_backend = registrations()[bank.kyc_client_id]
+    assert bank_backend["token_endpoint_auth_method"] == "private_key_jwt"
+    assert bank.kyc_private_key_file is None  # the DEMO key, whose public half is registered
+    clinic_backend = registrations()[clinic.kyc_client_id]
+    assert clinic_backend["token_endpoint_auth_method"] == clinic.kyc_token_endpoint_auth_method
+    assert clinic_backend["client_secret"] == clinic.kyc_client_secret.get_secret_value()
+    for backend in (bank_backend, clinic_backend):
+        assert backend["grant_types"] == ["client_credentials"]
+        assert backend["scopes"] == ["kyc.verify"]
 
 
 def test_each_portal_reads_only_its_own_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -54,6 +70,8 @@ def test_each_portal_reads_only_its_own_environment(monkeypatch: pytest.MonkeyPa
 
 def test_secrets_stay_out_of_reprs() -> None:
     assert "demo-secret" not in repr(BankSettings())
+    clinic = repr(ClinicSettings())
+    assert "demo-secret" not in clinic and "demo-front-desk" not in clinic
 
 
 def test_a_generated_session_secret_is_kept_private_and_stable(tmp_path: Path) -> None:
