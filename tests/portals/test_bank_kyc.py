@@ -356,3 +356,31 @@ async def test_a_key_the_idp_does_not_know_gets_a_refused_check_not_a_verdict(
     assert "Dịch vụ e-KYC từ chối yêu cầu đối chiếu của ngân hàng." in page.text
     assert "invalid_client" in page.text
     assert network.requests_to(IDP, KYC_PATH) == []
+
+
+async def test_a_token_the_api_no_longer_accepts_is_replaced_once(
+    bank: FastAPI,
+    browser: Browser,
+    citizens: dict[int, Citizen],
+    clock: FakeClock,
+    network: Network,
+) -> None:
+    refusals = []
+
+    def revoked_once(request: httpx.Request, response: httpx.Response) -> httpx.Response:
+        if request.url.path != KYC_PATH or refusals:
+            return response
+        refusals.append(request.headers["authorization"])
+        return httpx.Response(
+            401, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}, request=request
+        )
+
+    network.response_hooks.append(revoked_once)
+
+    page = await apply(browser, citizens[2], clock)
+
+    assert "Đã xác minh" in page.text
+    assert len(client_credentials_requests(network)) == 2
+    calls = network.requests_to(IDP, KYC_PATH)
+    assert len(calls) == 2
+    assert calls[1].headers["authorization"] != refusals[0]  # the call retried with a new token
