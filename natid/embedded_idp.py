@@ -282,6 +282,8 @@ class EmbeddedIdp:
         """
         portal = client or self.portal
         assert portal is not None, "the embedded natid has no test portal"
+        # natid's pages (and so the messages of CitizenLoginError) in English unless asked.
+        parameters.setdefault("ui_locales", "en")
         own_browser = browser is None
         citizen_browser = browser or self.browser()
         try:
