@@ -27,7 +27,7 @@ from tests.security.adversary import SQL_PAYLOADS, assert_oauth_error
 pytestmark = pytest.mark.anyio
 
 
-async def test_a_stolen_refresh_token_used_after_its_owner_revokes_the_family(
+async def test_a_stolen_refresh_token_is_caught_when_its_owner_uses_it_again(
     http: httpx.AsyncClient, browser: Browser, demo: dict[int, DemoCredential]
 ) -> None:
     tokens = await citizen_tokens(http, browser, demo[1])
