@@ -42,6 +42,7 @@ from identity_service.api.routes import (
     kyc,
     logout,
     metrics,
+    registration,
     revocation,
     token,
     userinfo,
@@ -146,6 +147,7 @@ def create_app(
         app.include_router(module.router)
     app.include_router(account.router)
     app.include_router(debugger.router)
+    app.include_router(registration.router)
     _add_error_handlers(app)
     return app
 

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 
 from identity_service.i18n_account import ACCOUNT_MESSAGES
 from identity_service.i18n_debugger import DEBUGGER_MESSAGES
+from identity_service.i18n_registration import REGISTRATION_MESSAGES
 
 SUPPORTED_LOCALES = ("vi", "en")
 DEFAULT_LOCALE = "vi"
@@ -176,6 +177,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     **ACCOUNT_MESSAGES,
     **DEBUGGER_MESSAGES,
+    **REGISTRATION_MESSAGES,
 }
 
 
