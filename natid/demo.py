@@ -94,7 +94,8 @@ def _run_services(console: Console, settings: IdentitySettings) -> None:
         "\nTry it: at the public-service portal, log in as 001185999001 (password, then the "
         "TOTP code when you apply for a criminal-record certificate); then open the bank: "
         "single sign-on, no password. 079092999004 (level 1) can browse, but the bank "
-        "requires level 2.\n"
+        "requires level 2. The clinic's front desk (http://127.0.0.1:8103/front-desk, staff "
+        "passcode demo-front-desk) checks a patient's ID number and name with the e-KYC API.\n"
     )
     # `kill` or a closing terminal must stop the children too, not orphan them
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)

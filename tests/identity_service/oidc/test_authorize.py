@@ -121,8 +121,8 @@ async def test_errors_for_a_trusted_client_redirect_with_state_and_iss(
 
 
 async def test_scope_not_registered_for_the_client_is_refused(http: httpx.AsyncClient) -> None:
-    # The clinic is not registered for national_id: it must never get the ID number.
-    request = raw_request(CLINIC, CLINIC_REDIRECT, scope="openid profile national_id")
+    # The clinic is not registered for household: it must never get the household data.
+    request = raw_request(CLINIC, CLINIC_REDIRECT, scope="openid profile household")
     answer = query_of((await http.get(request.url)).headers["location"])
     assert answer["error"] == "invalid_scope"
 
