@@ -16,16 +16,13 @@ its own requests. Settings are built explicitly: nothing is read from ``NATID_*`
 from __future__ import annotations
 
 import secrets
-import socket
 import threading
-import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import select
 
@@ -36,6 +33,7 @@ from identity_service.config import IdentitySettings
 from identity_service.jwk import generate_private_key, jwk_thumbprint, public_jwk_members
 from identity_service.oidc.registration import ClientRegistration
 from identity_service.state import MemoryStateStore
+from natid.background_server import BackgroundServer, loopback_listener
 from natid.citizen_browser import CitizenBrowser
 from natid.oidc_flow import CitizenCredentials, PortalClient, TokenSet, client_credentials, log_in
 from population_db.loader import seed_population
@@ -48,7 +46,6 @@ DEFAULT_REDIRECT_URIS = ("http://localhost:8080/auth/callback",)
 DEFAULT_SCOPES = ("openid", "profile", "national_id", "address", "phone", "household")
 # Real argon2id, cheap enough that tests stay fast (never for a deployment).
 CHEAP_ARGON2 = {"argon2_memory_kib": 1024, "argon2_time_cost": 1, "argon2_parallelism": 1}
-START_TIMEOUT_SECONDS = 20.0
 CANDIDATE_BATCH = 100
 
 
@@ -65,45 +62,6 @@ class IdpOptions:
     auth_method: str = "client_secret_basic"
     min_level: int = 1
     settings: dict[str, Any] = field(default_factory=dict)  # e.g. {"id_token_ttl": 60}
-
-
-class BackgroundServer:
-    """An ASGI app served by uvicorn in a daemon thread, on a socket bound beforehand (so
-    its URL is known before the app is built and no other process can take the port)."""
-
-    def __init__(self, server: uvicorn.Server, thread: threading.Thread, listener: socket.socket):
-        self._server = server
-        self._thread = thread
-        self._listener = listener
-
-    @classmethod
-    def start(cls, app: Any, listener: socket.socket) -> BackgroundServer:
-        config = uvicorn.Config(
-            app, log_level="warning", access_log=False, lifespan="on", ws="none"
-        )
-        server = uvicorn.Server(config)
-        thread = threading.Thread(
-            target=server.run, kwargs={"sockets": [listener]}, name="natid-server", daemon=True
-        )
-        thread.start()
-        deadline = time.monotonic() + START_TIMEOUT_SECONDS
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the server did not start")
-            time.sleep(0.01)
-        return cls(server, thread, listener)
-
-    def stop(self) -> None:
-        self._server.should_exit = True
-        self._thread.join(START_TIMEOUT_SECONDS)
-        self._listener.close()
-
-
-def loopback_listener() -> tuple[socket.socket, str]:
-    """A socket bound to a free loopback port, and its base URL."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    return listener, f"http://127.0.0.1:{listener.getsockname()[1]}"
 
 
 class EmbeddedIdp:

@@ -6,7 +6,7 @@ JWKS) and adds what a careful portal must check itself: the ``iss`` of the answe
 (RFC 9207), the level of assurance it asked for, and userinfo's ``sub``. It logs out at
 natid (RP-initiated logout) and honours natid's back-channel logout.
 
-    pip install fastapi uvicorn authlib httpx itsdangerous "pyjwt[crypto]"
+    pip install fastapi uvicorn "authlib>=1.9" httpx itsdangerous "pyjwt[crypto]"
     natid clients add --name "My portal" --scopes "openid profile" \\
         --redirect-uri http://127.0.0.1:8090/auth/callback \\
         --post-logout-redirect-uri http://127.0.0.1:8090/logged-out \\

@@ -19,8 +19,9 @@ from types import ModuleType
 import httpx
 import pytest
 
+from natid.background_server import BackgroundServer, loopback_listener
 from natid.citizen_browser import CitizenBrowser
-from natid.embedded_idp import BackgroundServer, EmbeddedIdp, IdpOptions, loopback_listener
+from natid.embedded_idp import EmbeddedIdp, IdpOptions
 from natid.oidc_flow import CitizenCredentials
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "minimal_rp" / "app.py"
