@@ -30,15 +30,7 @@ from tests.population_db.conftest import private_postgres_database
 from tests.scale.clients import ServerBrowser, portal_client, redemption
 from tests.scale.deployment import Deployment
 
-pytestmark = [
-    pytest.mark.anyio,
-    pytest.mark.postgres,
-    pytest.mark.redis,
-    pytest.mark.slow,
-    # One pair of servers for the module: with ``-n N --dist loadgroup`` its tests stay
-    # on one xdist worker instead of each worker starting its own pair.
-    pytest.mark.xdist_group("two-processes"),
-]
+pytestmark = [pytest.mark.anyio, pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 
 LOCKOUT_THRESHOLD = 5  # IdentitySettings.lockout_threshold
 CONCURRENT_LOGINS = 16
