@@ -1,0 +1,1 @@
+"""Revision scripts of the identity history (a package, so that installs ship them)."""
