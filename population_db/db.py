@@ -42,6 +42,10 @@ SECONDARY_INDEXES: tuple[sa.Index, ...] = tuple(
     sorted(CITIZEN_TABLE.indexes, key=lambda index: index.name or "")
 )
 
+#: Where the loader stages citizens on SQLite before moving them into ``citizen`` in key
+#: order; present only while a seed is in progress.
+STAGING_TABLE = "citizen_load"
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 POSTGRES_CONNECT_TIMEOUT_S = 5
 _URL_HINT = "expected sqlite:///PATH or postgresql://USER@HOST:PORT/DATABASE"
@@ -187,6 +191,7 @@ def drop_population_data(engine: Engine) -> None:
         SQLModel.metadata.drop_all(engine, tables=list(POPULATION_TABLES))
         with engine.begin() as connection:
             connection.exec_driver_sql(f"DROP TABLE IF EXISTS {POPULATION_VERSION_TABLE}")
+            connection.exec_driver_sql(f"DROP TABLE IF EXISTS {STAGING_TABLE}")
     except DBAPIError as error:
         raise PopulationDatabaseError(
             f"cannot drop the population tables in {display_url(engine.url)}: "

@@ -7,6 +7,13 @@ and each batch is committed in one transaction together with the ``seed_run`` ro
 consistent database that the next run resumes. SQLite gets ``executemany``; PostgreSQL
 gets ``COPY ... FROM STDIN`` with text the worker has already formatted.
 
+On SQLite, citizens are staged in ``citizen_load``, a table without any index, and moved
+into ``citizen`` in ID-number order once every batch is in. Inserting each batch straight
+into ``citizen`` would scatter its ID numbers over the whole primary-key B-tree: once that
+outgrows the page cache nearly every row dirties a random page, and the cost per citizen
+grows with the population. The move appends to the B-tree in key order instead, and
+commits together with dropping the staging table, so an interrupted move is redone.
+
 Re-running on a database: complete with the same parameters → nothing to do; in progress
 with the same seed, size and generator version → resume; anything else → refused with
 ``SeedConflictError`` (start over with ``force=True``, the CLI's ``--force``).
@@ -104,6 +111,8 @@ def seed_population(
             if outcome == "already_seeded":
                 return _result(outcome, engine, plan, 0, started)
             written = _load(engine, connection, plan, done, demo, progress)
+            if engine.dialect.name == "sqlite":
+                _move_staged_citizens(connection)
         db.create_secondary_indexes(engine)
         with engine.begin() as connection:
             connection.execute(
@@ -163,6 +172,7 @@ def _start_or_resume(
         # Building the secondary indexes once after the load beats updating them per row.
         for index in db.SECONDARY_INDEXES:
             index.drop(connection, checkfirst=True)
+        _create_staging_table(connection)
         connection.execute(
             run_table.insert().values(
                 id=_RUN_ID,
@@ -194,7 +204,39 @@ def _start_or_resume(
     plan = _make_plan(citizens, seed, run.batch_size, demo)
     if run.status == "complete":
         return plan, run.batches_done, "already_seeded"
+    if run.batches_done < len(plan.sizes):
+        _create_staging_table(connection)  # a run that staged nothing yet may lack it
     return plan, run.batches_done, "resumed"
+
+
+def _create_staging_table(connection: Connection) -> None:
+    if connection.dialect.name != "sqlite":
+        return
+    # Columns without a type keep each value as bound; ``citizen``'s own column types
+    # apply when the rows move, exactly as if they had been inserted there directly.
+    connection.exec_driver_sql(
+        f"CREATE TABLE IF NOT EXISTS {db.STAGING_TABLE} ({', '.join(CITIZEN_COLUMNS)})"
+    )
+
+
+def _move_staged_citizens(connection: Connection) -> None:
+    """Move the staged citizens into ``citizen`` in key order; one transaction with the drop."""
+    columns = ", ".join(CITIZEN_COLUMNS)
+    with connection.begin():
+        staged = connection.exec_driver_sql(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+            (db.STAGING_TABLE,),
+        ).first()
+        if staged is None:
+            return  # moved by an earlier run that stopped before marking the seed complete
+        connection.exec_driver_sql(
+            f"INSERT INTO citizen ({columns}) SELECT {columns} FROM {db.STAGING_TABLE} "
+            "ORDER BY personal_id_number"
+        )
+        connection.exec_driver_sql(f"DROP TABLE {db.STAGING_TABLE}")
+    with connection.begin():
+        # The move went through the WAL as one transaction: copy it out, give the space back.
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 def _describe_run(run: sa.Row) -> str:
@@ -221,8 +263,8 @@ def _load(
     postgres = engine.dialect.name == "postgresql"
     writer = _write_postgres if postgres else _write_sqlite
     if not postgres:
-        # A big page cache keeps the primary-key B-tree's random inserts in memory, and
-        # fewer checkpoints copy each index page to the database file fewer times.
+        # Fewer checkpoints copy each page to the database file fewer times; the page
+        # cache also bounds the memory of the move's sort.
         with connection.begin():
             connection.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_LOAD_CACHE_KIB}")
             connection.exec_driver_sql(f"PRAGMA wal_autocheckpoint={SQLITE_LOAD_CHECKPOINT_PAGES}")
@@ -279,7 +321,7 @@ def _insert_sql(table: str, columns: tuple[str, ...]) -> str:
 
 
 _SQLITE_INSERT_HOUSEHOLD = _insert_sql("household", HOUSEHOLD_COLUMNS)
-_SQLITE_INSERT_CITIZEN = _insert_sql("citizen", CITIZEN_COLUMNS)
+_SQLITE_INSERT_CITIZEN = _insert_sql(db.STAGING_TABLE, CITIZEN_COLUMNS)
 _COPY_HOUSEHOLD = f"COPY household ({', '.join(HOUSEHOLD_COLUMNS)}) FROM STDIN"
 _COPY_CITIZEN = f"COPY citizen ({', '.join(CITIZEN_COLUMNS)}) FROM STDIN"
 
