@@ -5,8 +5,9 @@ and with ``--postgres URL`` also into a fresh PostgreSQL database created on tha
 (dropped afterwards); reports wall time, citizens/s, the peak memory of the whole process
 tree (this process, the forkserver and the generator worker: the sum of their resident
 sizes, and of their proportional sizes, which count shared pages once), the database size,
-and the latency of ``PopulationRegistry.get`` over random existing ID numbers. Prints a
-Markdown table.
+the latency of ``PopulationRegistry.get`` over random existing ID numbers, and the writing
+process's CPU time per 1,000 citizens early and late in the load (flat means linear cost).
+Prints a Markdown table.
 
     .venv/bin/python scripts/bench_population.py [--citizens N] [--postgres URL]
 """
@@ -48,10 +49,36 @@ class Measurement:
     lookups: int
     p50_us: float
     p99_us: float
+    writer_cpu: CpuPerCitizen
 
     @property
     def rate(self) -> float:
         return self.citizens / self.seconds
+
+
+@dataclass
+class CpuPerCitizen:
+    """This (writing) process's CPU time per 1,000 citizens, sampled after each batch.
+
+    CPU time rather than wall time, so that other work on the machine does not blur it.
+    Flat from the first tenth of the batches to the last means cost grows linearly.
+    """
+
+    marks: list[tuple[int, float]]  # (citizens written, process CPU seconds)
+    finish_cpu: float = 0.0  # after the last batch: SQLite's move, the secondary indexes
+
+    def progress(self, done: int, _total: int) -> None:
+        self.marks.append((done, time.process_time()))
+
+    def ms_per_thousand(self, first: int, last: int) -> float:
+        (done_0, cpu_0), (done_1, cpu_1) = self.marks[first], self.marks[last]
+        return 1e6 * (cpu_1 - cpu_0) / max(1, done_1 - done_0)
+
+    def early_and_late(self) -> tuple[float, float]:
+        # From mark 1: mark 0 precedes the demo batch and the worker's start-up.
+        end = len(self.marks) - 1
+        tenth = max(1, (end - 1) // 10)
+        return self.ms_per_thousand(1, 1 + tenth), self.ms_per_thousand(end - tenth, end)
 
 
 class TreeMemorySampler:
@@ -135,10 +162,14 @@ def private_postgres_database(server_url: str) -> Iterator[str]:
 
 
 def measure(backend: str, url: str, args: argparse.Namespace, size_of: callable) -> Measurement:
+    writer_cpu = CpuPerCitizen(marks=[])
     with TreeMemorySampler() as memory:
         started = time.perf_counter()
-        seed_population(url, args.citizens, args.seed, batch_size=args.batch_size)
+        seed_population(
+            url, args.citizens, args.seed, batch_size=args.batch_size, progress=writer_cpu.progress
+        )
         seconds = time.perf_counter() - started
+    writer_cpu.finish_cpu = time.process_time() - writer_cpu.marks[-1][1]
     p50, p99 = lookup_latency(url, args.lookups)
     return Measurement(
         backend=backend,
@@ -150,6 +181,7 @@ def measure(backend: str, url: str, args: argparse.Namespace, size_of: callable)
         lookups=args.lookups,
         p50_us=p50,
         p99_us=p99,
+        writer_cpu=writer_cpu,
     )
 
 
@@ -228,6 +260,14 @@ def main() -> None:
             f"| {r.peak_rss / MIB:,.0f} MiB | {r.peak_pss / MIB:,.0f} MiB "
             f"| {r.size / MIB:,.0f} MiB "
             f"| {r.p50_us:.0f} µs | {r.p99_us:.0f} µs |"
+        )
+    print()
+    for r in results:
+        early, late = r.writer_cpu.early_and_late()
+        print(
+            f"{r.backend}: writer CPU {early:.1f} ms per 1,000 citizens over the first tenth "
+            f"of the batches, {late:.1f} ms over the last tenth; "
+            f"{r.writer_cpu.finish_cpu:.1f} s CPU after the last batch"
         )
     self_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print()
