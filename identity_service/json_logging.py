@@ -83,6 +83,9 @@ def configure_json_logging(level: int | str = logging.INFO, stream: TextIO | Non
         uvicorn_logger = logging.getLogger(name)
         uvicorn_logger.handlers.clear()
         uvicorn_logger.propagate = True
+        # an earlier uvicorn.Config may have raised its level or switched it off
+        uvicorn_logger.setLevel(logging.NOTSET)
+        uvicorn_logger.disabled = False
 
 
 class RequestIdMiddleware:

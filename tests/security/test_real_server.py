@@ -26,7 +26,8 @@ ANSWER_WITHIN_SECONDS = 3.0
 def server(app: FastAPI) -> Iterator[tuple[str, int]]:
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(app, log_level="critical", lifespan="off", ws="none")
+    # log_config=None: leave the process-wide uvicorn loggers as other tests expect them
+    config = uvicorn.Config(app, log_config=None, lifespan="off", ws="none")
     running = uvicorn.Server(config)
     thread = threading.Thread(target=running.run, kwargs={"sockets": [listener]}, daemon=True)
     thread.start()
