@@ -19,7 +19,7 @@ demo: $(STAMP)
 	$(BIN)/natid demo --citizens $(DEMO_CITIZENS)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 --dist loadgroup -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 -q $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
