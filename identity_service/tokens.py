@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 import secrets
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -20,6 +21,7 @@ import jwt
 from identity_service.keys import KeyStore
 
 ACCESS_TOKEN_ALGORITHM = "ES256"
+_COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 ACCESS_TOKEN_TYPE = "at+jwt"
 # RFC 9068 §4: resource servers accept the short form and the full media type.
 _ACCEPTED_ACCESS_TOKEN_TYPES = frozenset({"at+jwt", "application/at+jwt"})
@@ -161,6 +163,10 @@ class TokenService:
         publish), the signature with that key, then iss, aud, exp and iat against our
         clock. Anything else raises ``InvalidTokenError``.
         """
+        if not isinstance(token, str) or not _COMPACT_JWS.fullmatch(token):
+            # RFC 7515 §2: base64url without padding; PyJWT tolerates '=', which would give
+            # one token two spellings
+            raise InvalidTokenError("malformed token: not a compact JWS")
         try:
             header = jwt.get_unverified_header(token)
         except jwt.InvalidTokenError as error:

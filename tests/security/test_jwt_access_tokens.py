@@ -281,14 +281,6 @@ async def test_truncated_and_re_encoded_tokens_are_refused(
     await refused(http, _re_encoded(control))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "PyJWT accepts '=' padding on the signature segment (for AWS ALB), so the same "
-        "token has two spellings; identity_service/tokens.py should refuse any segment "
-        "outside [A-Za-z0-9_-] before decoding (RFC 7515 §2: no padding)"
-    ),
-)
 async def test_a_padded_signature_is_refused(http: httpx.AsyncClient, control: str) -> None:
     assert len(control.split(".")[2]) % 4 == 2  # 64 bytes of ES256 signature: 86 characters
     assert_bearer_refusal(await userinfo(http, control + "=="))
