@@ -20,9 +20,11 @@ from rich.table import Table
 from identity_service.accounts.models import DemoCredential
 from identity_service.app import build_services
 from identity_service.config import IdentitySettings
+from identity_service.db import IdentityDatabaseError
 from natid.processes import LaunchError, Service, start_all, stop_all, wait_any
 from population_db import cli as population_cli
 from population_db import db
+from population_db.db import PopulationDatabaseError
 from population_db.registry import CitizenRecord, PopulationRegistry
 from portals.cli import default_port
 
@@ -49,6 +51,21 @@ def demo(
     if not console.is_terminal:  # piped or logged: keep credentials on one line each
         console = Console(highlight=False, width=160)
     settings = IdentitySettings()
+    try:
+        credentials = _set_up(console, settings, citizens, seed)
+    except (IdentityDatabaseError, PopulationDatabaseError) as error:
+        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        typer.echo(f"error: {message}", err=True)
+        raise typer.Exit(code=1) from None
+    _print_how_to_log_in(console, settings, credentials)
+    if serve:
+        _run_services(console, settings)
+
+
+def _set_up(
+    console: Console, settings: IdentitySettings, citizens: int, seed: int
+) -> list[DemoCredential]:
+    """The population (seeded if needed) and the demo citizens' accounts."""
     population_url = settings.population_database_url()
     _ensure_population(console, population_url, citizens, seed)
     registry = PopulationRegistry.from_url(population_url)
@@ -56,16 +73,12 @@ def demo(
         _print_population(console, registry)
     finally:
         registry.close()
-
     services = build_services(settings)
     try:
-        credentials = services.accounts.ensure_demo_accounts()
+        return services.accounts.ensure_demo_accounts()
     finally:
         services.population.close()
         services.identity_engine.dispose()
-    _print_how_to_log_in(console, settings, credentials)
-    if serve:
-        _run_services(console, settings)
 
 
 def _run_services(console: Console, settings: IdentitySettings) -> None:
