@@ -27,6 +27,7 @@ import asyncio
 import contextlib
 import queue
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +36,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from identity_service.audit import AuditError, AuditLog, NewAuditEntry
 
 DEFAULT_MAX_BATCH = 256
+DEFAULT_LINGER_SECONDS = 0.002
 IDLE_SECONDS = 2.0
 # How long a caller waits for its commit before giving up (the database is hanging).
 COMMIT_TIMEOUT_SECONDS = 30.0
@@ -80,11 +82,19 @@ _WAKE_UP = _Pending(NewAuditEntry("wake_up"))
 class AuditWriter:
     """Appends entries to ``log`` in group commits (see the module docstring)."""
 
-    def __init__(self, log: AuditLog, *, max_batch: int = DEFAULT_MAX_BATCH) -> None:
+    def __init__(
+        self,
+        log: AuditLog,
+        *,
+        max_batch: int = DEFAULT_MAX_BATCH,
+        linger_seconds: float = DEFAULT_LINGER_SECONDS,
+    ) -> None:
         if max_batch < 1:
             raise ValueError("max_batch must be at least 1")
         self.log = log
         self._max_batch = max_batch
+        self._linger = linger_seconds
+        self._last_batch = 0
         self._queue: queue.SimpleQueue[_Pending] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -169,13 +179,23 @@ class AuditWriter:
         if first is _WAKE_UP:
             return False
         batch = [first]
+        # Under concurrent load (the last batch had company) wait a moment for more: each
+        # transaction has a fixed cost, shared by everyone in it. A lone caller never waits.
+        deadline = time.monotonic() + self._linger if self._last_batch > 1 else None
         while len(batch) < self._max_batch:
             try:
                 pending = self._queue.get_nowait()
             except queue.Empty:
-                break
+                remaining = 0.0 if deadline is None else deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                try:
+                    pending = self._queue.get(timeout=remaining)
+                except queue.Empty:
+                    break
             if pending is not _WAKE_UP:
                 batch.append(pending)
+        self._last_batch = len(batch)
         try:
             self.log.record_many([pending.entry for pending in batch])
         except BaseException as error:  # every waiter must hear of it
