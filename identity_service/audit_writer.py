@@ -6,7 +6,8 @@ caps every audited endpoint at a few hundred requests per second. The writer que
 entries of concurrent callers and appends them with one ``record_many`` per batch: each
 caller still returns only once its own entry is committed (an answer is never given
 unaudited), but the flush is shared by everyone who arrived while the previous batch was
-being written.
+being written. Under concurrent load the writer also waits up to ``DEFAULT_LINGER_SECONDS``
+for company before appending; a lone caller is written at once.
 
 Callers wait in one of two ways: ``record`` blocks the calling thread (synchronous routes,
 which FastAPI runs in its thread pool), ``record_async`` suspends the calling coroutine
@@ -193,8 +194,10 @@ class AuditWriter:
                     pending = self._queue.get(timeout=remaining)
                 except queue.Empty:
                     break
-            if pending is not _WAKE_UP:
-                batch.append(pending)
+            if pending is _WAKE_UP:  # closing: write this batch, let the loop see it next
+                self._queue.put(_WAKE_UP)
+                break
+            batch.append(pending)
         self._last_batch = len(batch)
         try:
             self.log.record_many([pending.entry for pending in batch])
