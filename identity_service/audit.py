@@ -134,6 +134,7 @@ class NewAuditEntry:
 
 
 _ENTRY = AuditEntryRecord.__table__  # type: ignore[attr-defined]
+_INSERT_ENTRY = insert(_ENTRY)
 _HEAD = AuditHeadRecord.__table__  # type: ignore[attr-defined]
 _HEAD_ID = 1
 
@@ -193,6 +194,7 @@ class AuditLog:
                 seq, prev_hash = head
                 occurred_at = _utc_from_timestamp(self._clock())
                 written: list[AuditEntry] = []
+                rows: list[dict[str, object]] = []
                 for event, actor, client_id, level, details in prepared:
                     seq += 1
                     values = {
@@ -206,9 +208,11 @@ class AuditLog:
                         "prev_hash": prev_hash,
                     }
                     values["entry_hash"] = entry_hash(self._chain_key, values)
-                    connection.execute(insert(_ENTRY).values(**values))
+                    rows.append(values)
                     written.append(_entry_from_values(values))
                     prev_hash = values["entry_hash"]
+                # one prepared statement with bound rows: compiled once, not once per entry
+                connection.execute(_INSERT_ENTRY, rows)
                 connection.execute(
                     update(_HEAD)
                     .where(_HEAD.c.id == _HEAD_ID)
