@@ -28,9 +28,8 @@ class BackgroundServer:
 
     @classmethod
     def start(cls, app: Any, listener: socket.socket) -> BackgroundServer:
-        config = uvicorn.Config(
-            app, log_level="warning", access_log=False, lifespan="on", ws="none"
-        )
+        # log_config=None: an embedded server leaves the host test suite's logging alone
+        config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on", ws="none")
         server = uvicorn.Server(config)
         thread = threading.Thread(
             target=server.run, kwargs={"sockets": [listener]}, name="natid-server", daemon=True
