@@ -7,7 +7,7 @@ import asyncio
 import json
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +23,9 @@ from identity_service.cli.accounts import app as accounts_cli
 from identity_service.cli.clients import app as clients_cli
 from identity_service.cli.keys import app as keys_cli
 from identity_service.db import create_identity_engine, create_identity_schema
-from tests.identity_service.idp_harness import RunningIdp, start_idp
+from tests.identity_service.idp_harness import RunningIdp
 from tests.identity_service.oidc.environment import (
     CHEAP_ARGON2,
-    demo_accounts,
-    make_identity_template,
-    seed_test_population,
 )
 from tests.identity_service.oidc.support import (
     BANK,
@@ -46,51 +43,6 @@ from tests.identity_service.oidc.support import (
 )
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture(autouse=True)
-def _environment(clean_natid_environ: None) -> None:
-    """Settings never read the developer's NATID_* variables."""
-
-
-@pytest.fixture(scope="module")
-def prepared(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
-    directory = tmp_path_factory.mktemp("audit-wiring")
-    return seed_test_population(directory), make_identity_template(directory)
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(time.time())
-
-
-@pytest.fixture
-def idp(tmp_path: Path, prepared: tuple[str, Path], clock: FakeClock) -> Iterator[RunningIdp]:
-    population_url, template = prepared
-    running = start_idp(tmp_path, population_url, template, clock)
-    yield running
-    running.close()
-
-
-@pytest.fixture
-def services(idp: RunningIdp) -> IdentityServices:
-    return idp.services
-
-
-@pytest.fixture
-def demo(services: IdentityServices) -> dict[int, DemoCredential]:
-    return demo_accounts(services)
-
-
-@pytest.fixture
-async def browser(idp: RunningIdp) -> AsyncIterator[Browser]:
-    async with Browser(idp.app) as citizen_browser:
-        yield citizen_browser
 
 
 def public_services(idp: RunningIdp) -> Portal:

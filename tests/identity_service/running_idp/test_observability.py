@@ -9,7 +9,6 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
@@ -23,65 +22,15 @@ from tests.identity_service.idp_harness import (
     metric,
     metric_samples,
     register_kyc_client,
-    start_idp,
 )
 from tests.identity_service.oidc.environment import (
     TEST_PASSPHRASE,
     TEST_SECRET,
-    demo_accounts,
-    make_identity_template,
-    seed_test_population,
 )
 from tests.identity_service.oidc.lifecycle_support import citizen_tokens
-from tests.identity_service.oidc.support import ISSUER, Browser, FakeClock, raw_request
+from tests.identity_service.oidc.support import Browser, raw_request
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture(autouse=True)
-def _environment(clean_natid_environ: None) -> None:
-    """Settings never read the developer's NATID_* variables."""
-
-
-@pytest.fixture(scope="module")
-def prepared(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
-    directory = tmp_path_factory.mktemp("observability")
-    return seed_test_population(directory), make_identity_template(directory)
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(time.time())
-
-
-@pytest.fixture
-def idp(tmp_path: Path, prepared: tuple[str, Path], clock: FakeClock) -> Iterator[RunningIdp]:
-    population_url, template = prepared
-    running = start_idp(tmp_path, population_url, template, clock)
-    yield running
-    running.close()
-
-
-@pytest.fixture
-def services(idp: RunningIdp) -> IdentityServices:
-    return idp.services
-
-
-@pytest.fixture
-def demo(services: IdentityServices) -> dict[int, DemoCredential]:
-    return demo_accounts(services)
-
-
-@pytest.fixture
-async def http(idp: RunningIdp) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=idp.app)
-    async with httpx.AsyncClient(transport=transport, base_url=ISSUER) as client:
-        yield client
 
 
 async def test_metrics_count_logins_tokens_and_kyc_calls(
