@@ -15,11 +15,11 @@ import secrets
 from collections.abc import Callable
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import registry
-from sqlmodel import Field, Session, SQLModel, col, select
+from sqlmodel import Field, SQLModel
 
 from portals.common.identity import CitizenIdentity
+from portals.common.references import get_for, insert_with_fresh_reference, list_for
 
 ACCOUNT_TYPES = ("payment_vnd", "savings_vnd")
 GENDERS = ("male", "female")
@@ -27,7 +27,6 @@ STATUS_RECEIVED = "received"  # applications sent before the e-KYC check existed
 STATUS_KYC_PENDING = "kyc_pending"  # waiting for an answer from the register
 STATUS_VERIFIED = "verified"
 STATUS_REJECTED = "rejected"
-REFERENCE_ATTEMPTS = 5
 
 
 class BankBase(SQLModel, registry=registry()):
@@ -71,9 +70,9 @@ class AccountApplications:
         if identity.gender not in GENDERS:
             raise MissingIdentityClaimsError()
         submitted_at = dt.datetime.fromtimestamp(self._clock(), dt.UTC)
-        attempts_left = REFERENCE_ATTEMPTS
-        while True:
-            application = AccountApplication(
+        return insert_with_fresh_reference(
+            self._engine,
+            lambda: AccountApplication(
                 reference=f"TK-{submitted_at:%Y%m%d}-{secrets.token_hex(4).upper()}",
                 subject=identity.subject,
                 full_name=identity.name,
@@ -85,31 +84,11 @@ class AccountApplications:
                 level_at_submission=identity.level,
                 status=STATUS_KYC_PENDING,
                 submitted_at=submitted_at,
-            )
-            try:
-                with Session(self._engine, expire_on_commit=False) as session:
-                    session.add(application)
-                    session.commit()
-                return application
-            except IntegrityError:
-                # The same reference drawn twice in a day: draw again.
-                attempts_left -= 1
-                if not attempts_left:
-                    raise
+            ),
+        )
 
     def list_for(self, subject: str) -> list[AccountApplication]:
-        with Session(self._engine) as session:
-            query = (
-                select(AccountApplication)
-                .where(AccountApplication.subject == subject)
-                .order_by(col(AccountApplication.submitted_at).desc())
-            )
-            return list(session.exec(query))
+        return list_for(self._engine, AccountApplication, subject)
 
     def get_for(self, subject: str, reference: str) -> AccountApplication | None:
-        with Session(self._engine) as session:
-            query = select(AccountApplication).where(
-                AccountApplication.reference == reference,
-                AccountApplication.subject == subject,
-            )
-            return session.exec(query).first()
+        return get_for(self._engine, AccountApplication, subject, reference)

@@ -16,18 +16,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import registry
-from sqlmodel import Field, Session, SQLModel, col, select
+from sqlmodel import Field, SQLModel
 
 from portals.common.identity import CitizenIdentity
+from portals.common.references import get_for, insert_with_fresh_reference, list_for
 
 # Law on Judicial Records 2009, Art. 48: the certificate is issued within 10 days.
 PROCESSING_DAYS = 10
 MAX_COPIES = 10
 DELIVERY_METHODS = ("counter", "post")
 STATUS_RECEIVED = "received"
-REFERENCE_ATTEMPTS = 5
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 
 
@@ -158,40 +157,18 @@ class ApplicationStore:
             submitted_at=submitted_at,
             expected_by=submitted_at.date() + dt.timedelta(days=PROCESSING_DAYS),
         )
-        attempts_left = REFERENCE_ATTEMPTS
-        while True:
-            application = CriminalRecordApplication(
-                reference=_new_reference(submitted_at), **fields
-            )
-            try:
-                with Session(self._engine, expire_on_commit=False) as session:
-                    session.add(application)
-                    session.commit()
-                return application
-            except IntegrityError:
-                # Two applications drew the same reference on one day: draw again.
-                attempts_left -= 1
-                if not attempts_left:
-                    raise
+        return insert_with_fresh_reference(
+            self._engine,
+            lambda: CriminalRecordApplication(reference=_new_reference(submitted_at), **fields),
+        )
 
     def list_for(self, subject: str) -> list[CriminalRecordApplication]:
-        with Session(self._engine) as session:
-            query = (
-                select(CriminalRecordApplication)
-                .where(CriminalRecordApplication.subject == subject)
-                .order_by(col(CriminalRecordApplication.submitted_at).desc())
-            )
-            return list(session.exec(query))
+        return list_for(self._engine, CriminalRecordApplication, subject)
 
     def get_for(self, subject: str, reference: str) -> CriminalRecordApplication | None:
         """The application ``reference`` if it is this citizen's; None otherwise (another
         citizen's reference looks exactly like an unknown one)."""
-        with Session(self._engine) as session:
-            query = select(CriminalRecordApplication).where(
-                CriminalRecordApplication.reference == reference,
-                CriminalRecordApplication.subject == subject,
-            )
-            return session.exec(query).first()
+        return get_for(self._engine, CriminalRecordApplication, subject, reference)
 
 
 def _new_reference(submitted_at: dt.datetime) -> str:
