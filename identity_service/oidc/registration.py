@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from jwt import PyJWK
-from jwt.exceptions import PyJWKError
+from jwt.exceptions import InvalidKeyError, PyJWKError
 
 from identity_service.oidc.claims import SUPPORTED_SCOPES
 from identity_service.oidc.levels import HIGHEST_LEVEL, LOWEST_LEVEL
@@ -213,7 +213,8 @@ def check_jwks(jwks: Any) -> dict[str, Any]:
             raise ClientRegistrationError("JWKS keys must be signing keys (use: sig)")
         try:
             PyJWK(jwk)
-        except PyJWKError as error:
+        # PyJWT raises InvalidKeyError (not a PyJWKError) for missing or mistyped members.
+        except (PyJWKError, InvalidKeyError, ValueError, TypeError) as error:
             raise ClientRegistrationError(f"invalid JWK: {error}") from None
     return {"keys": [dict(jwk) for jwk in jwks["keys"]]}
 

@@ -110,6 +110,24 @@ def test_a_jwks_with_private_key_material_is_refused(services: IdentityServices)
         )
 
 
+@pytest.mark.parametrize(
+    "jwk",
+    [
+        {"kty": "RSA"},  # neither n nor e: PyJWT raises InvalidKeyError, not PyJWKError
+        {"kty": "RSA", "n": 5, "e": "AQAB"},
+        {"kty": "EC", "crv": "P-256", "x": 1, "y": 2},
+        {"kty": "OKP", "crv": "Ed25519", "x": "!!"},
+    ],
+)
+def test_a_malformed_jwk_is_a_registration_error_not_a_crash(
+    services: IdentityServices, jwk: dict
+) -> None:
+    with pytest.raises(ClientRegistrationError, match="JWK"):
+        services.clients.register(
+            replace(BASE, token_endpoint_auth_method="private_key_jwt", jwks={"keys": [jwk]})
+        )
+
+
 def test_loopback_and_single_label_hosts_may_use_http(services: IdentityServices) -> None:
     for uri in ("http://127.0.0.1:9000/cb", "http://localhost/cb", "http://portal:8080/cb"):
         client = services.clients.register(replace(BASE, redirect_uris=(uri,))).client
