@@ -42,11 +42,13 @@ from identity_service.api.routes import (
     kyc,
     logout,
     metrics,
+    par,
     registration,
     revocation,
     token,
     userinfo,
 )
+from identity_service.api.routes.kyc import KYC_VERIFY_PATH
 from identity_service.api.security import SecurityHeadersMiddleware
 from identity_service.audit import AuditError, AuditLog
 from identity_service.audit_writer import AuditWriter
@@ -71,10 +73,14 @@ from identity_service.oidc.client_seeds import load_client_seeds
 from identity_service.oidc.clients import ClientRegistry
 from identity_service.oidc.codes import AuthorizationCodes
 from identity_service.oidc.consent import ConsentService
+from identity_service.oidc.dpop import DpopNonces, DpopVerifier
 from identity_service.oidc.errors import InvalidRequestError, OAuthError
 from identity_service.oidc.interactions import InteractionStore
 from identity_service.oidc.lifecycle import build_token_lifecycle
 from identity_service.oidc.metadata import ProviderUrls, discovery_document
+from identity_service.oidc.pushed_requests import PushedRequests
+from identity_service.oidc.request_objects import RequestObjects
+from identity_service.oidc.request_sources import AuthorizationRequests
 from identity_service.oidc.sessions import SsoSessions
 from identity_service.oidc.subjects import PairwiseSubjects
 from identity_service.state import StateStore, StateStoreUnavailableError, create_state_store
@@ -141,7 +147,7 @@ def create_app(
     app.add_middleware(MetricsMiddleware, metrics=services.metrics)
     app.add_middleware(RequestIdMiddleware)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (kyc, discovery, jwks, authorize, interaction, token, userinfo, metrics):
+    for module in (kyc, discovery, jwks, authorize, par, interaction, token, userinfo, metrics):
         app.include_router(module.router)
     for module in (introspection, revocation, logout):  # the token lifecycle
         app.include_router(module.router)
@@ -193,6 +199,16 @@ def build_services(
         clock=clock,
     )
     metrics = Metrics()
+    dpop = DpopVerifier(
+        state,
+        nonces=DpopNonces(server_secret, clock=clock) if settings.dpop_require_nonce else None,
+        clock=clock,
+    )
+    authorization_requests = AuthorizationRequests(
+        clients=clients,
+        request_objects=RequestObjects(urls.issuer, clock=clock),
+        pushed=PushedRequests(state, settings.pushed_request_ttl),
+    )
     lifecycle = build_token_lifecycle(
         settings=settings,
         engine=identity_engine,
@@ -227,14 +243,19 @@ def build_services(
         client_authenticator=ClientAuthenticator(
             clients,
             state,
+            # RFC 7523 §3 and RFC 9126 §2: the issuer or the endpoint's own URL.
             audiences=(
                 urls.token_endpoint,
                 urls.introspection_endpoint,
                 urls.revocation_endpoint,
+                urls.pushed_authorization_request_endpoint,
                 urls.issuer,
             ),
+            issuer=urls.issuer,
             clock=clock,
         ),
+        authorization_requests=authorization_requests,
+        dpop=dpop,
         code_grant=lifecycle.code_grant,
         refresh_tokens=lifecycle.refresh_tokens,
         refresh_grant=lifecycle.refresh_grant,
@@ -265,6 +286,8 @@ def build_services(
             state=state,
             requests_per_second=settings.kyc_requests_per_second,
             daily_quota=settings.kyc_daily_quota,
+            dpop=dpop,
+            endpoint_url=urls.endpoint(KYC_VERIFY_PATH),
             clock=clock,
         ),
         account_page=AccountPageService(

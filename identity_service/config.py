@@ -44,6 +44,10 @@ class IdentitySettings(BaseSettings):
     ip_attempts_per_minute: int = 30
 
     authorization_code_ttl: int = 60
+    # RFC 9126: how long a pushed authorization request waits for the browser (≤ 60 s).
+    pushed_request_ttl: int = 60
+    # RFC 9449 §8-9: DPoP proofs must carry a server nonce (``use_dpop_nonce`` otherwise).
+    dpop_require_nonce: bool = True
     id_token_ttl: int = 600
     access_token_ttl: int = 600
     refresh_token_ttl: int = 30 * 24 * 3600

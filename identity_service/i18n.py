@@ -151,6 +151,22 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "The return address does not match the service's registration. "
         "For your safety you are not being redirected.",
     },
+    "error.request_uri_invalid": {
+        "vi": "Yêu cầu đăng nhập đã gửi trước đã hết hạn hoặc đã được sử dụng. "
+        "Hãy bắt đầu lại từ trang của dịch vụ.",
+        "en": "The pushed login request has expired or was already used. "
+        "Start again from the service's site.",
+    },
+    "error.invalid_request_object": {
+        "vi": "Yêu cầu đăng nhập đã ký của dịch vụ không hợp lệ, và địa chỉ trả kết quả "
+        "không thể được tin cậy.",
+        "en": "The service's signed login request is not valid, and its return address "
+        "cannot be trusted.",
+    },
+    "error.repeated_parameter": {
+        "vi": "Yêu cầu đăng nhập có một tham số bị lặp lại.",
+        "en": "The login request repeats a parameter.",
+    },
     "error.expired": {
         "vi": "Phiên đăng nhập đã hết hạn hoặc đã được sử dụng.",
         "en": "This login page has expired or was already used.",

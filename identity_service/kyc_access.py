@@ -7,7 +7,9 @@ Owns the bearer-token check of the API (RFC 6750) and the per-relying-party limi
   ``client_id`` (a token a citizen's login produced never qualifies), its ``jti`` not
   revoked, its client still registered for the scope. A relying party reuses one token
   for many calls, so a verified token's claims are cached (bounded) and later calls
-  check only what can change: expiry, revocation and the registration.
+  check only what can change: expiry, revocation and the registration. A DPoP-bound
+  token (a back-end registered for DPoP) comes with the ``DPoP`` scheme and a fresh proof
+  by its key on every call (RFC 9449 §7); a bound token sent as ``Bearer`` is refused.
 * **Limits.** Per relying party, in the shared state store so every process counts
   together: at most ``requests_per_second`` calls in one wall-clock second (a burst
   limit) and ``daily_quota`` calls per calendar day in Vietnam (UTC+7). Past either,
@@ -22,12 +24,21 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from identity_service.oidc.access_tokens import AccessTokenRecords
 from identity_service.oidc.clients import ClientRegistry
+from identity_service.oidc.dpop import (
+    DPOP_SCHEME,
+    DpopVerifier,
+    PresentedToken,
+    bound_key,
+    check_token_binding,
+    presented_token,
+)
+from identity_service.oidc.errors import OAuthError
 from identity_service.oidc.metadata import KYC_VERIFY_SCOPE
 from identity_service.state import StateStore
 from identity_service.tokens import InvalidTokenError, TokenService
@@ -43,11 +54,22 @@ class KycAccessError(Exception):
 
 
 class KycTokenError(KycAccessError):
-    """No usable token (HTTP 401 ``invalid_token``); ``missing`` when none was sent."""
+    """No usable token or proof (HTTP 401): ``error`` is ``invalid_token``,
+    ``invalid_dpop_proof`` or ``use_dpop_nonce``; ``missing`` when no token was sent;
+    ``dpop`` when the answer's challenge is the DPoP scheme's."""
 
-    def __init__(self, description: str, *, missing: bool = False) -> None:
+    def __init__(
+        self,
+        description: str,
+        *,
+        missing: bool = False,
+        error: str = "invalid_token",
+        dpop: bool = False,
+    ) -> None:
         self.description = description
         self.missing = missing
+        self.error = error
+        self.dpop = dpop
         super().__init__(description)
 
 
@@ -84,9 +106,13 @@ class KycAccess:
         state: StateStore,
         requests_per_second: int,
         daily_quota: int,
+        dpop: DpopVerifier | None = None,
+        endpoint_url: str = "",
         clock: Callable[[], float] = time.time,
         cache_size: int = DEFAULT_CACHE_SIZE,
     ) -> None:
+        self._dpop = dpop
+        self._endpoint_url = endpoint_url
         self._tokens = tokens
         self._access_tokens = access_tokens
         self._clients = clients
@@ -98,24 +124,28 @@ class KycAccess:
         self._verified: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
 
-    def authenticate(self, authorization: str | None) -> KycCaller:
-        """The relying party behind an ``Authorization`` header value, or an error."""
-        scheme, _, token = (authorization or "").partition(" ")
-        token = token.strip()
-        if scheme.lower() != "bearer" or not token:
+    def authenticate(self, authorization: str | None, dpop_proofs: Sequence[str] = ()) -> KycCaller:
+        """The relying party behind an ``Authorization`` header value (and the request's
+        ``DPoP`` headers), or an error."""
+        presented = presented_token(authorization)
+        if presented is None:
             raise KycTokenError("a bearer access token is required", missing=True)
+        token = presented.token
+        dpop = presented.scheme == DPOP_SCHEME
         if len(token) > MAX_TOKEN_LENGTH:
-            raise KycTokenError("the access token is not valid")
+            raise KycTokenError("the access token is not valid", dpop=dpop)
         claims = self._verified.get(token)
         if claims is None:
-            claims = self._verify(token)
+            claims = self._verify(token, dpop)
         elif claims["exp"] <= self._clock():
             with self._lock:
                 self._verified.pop(token, None)
-            raise KycTokenError("the access token is not valid")
+            raise KycTokenError("the access token is not valid", dpop=dpop)
+        self._check_binding(claims, presented, dpop_proofs)
+        dpop = dpop or bound_key(claims) is not None
         client_id, jti = claims["client_id"], claims["jti"]
         if not isinstance(jti, str) or self._access_tokens.is_revoked(jti):
-            raise KycTokenError("the access token was revoked")
+            raise KycTokenError("the access token was revoked", dpop=dpop)
         client = self._clients.get(client_id)
         if client is None or not client.allows_scope(KYC_VERIFY_SCOPE):
             raise KycScopeError("the client is not registered for kyc.verify")
@@ -134,11 +164,33 @@ class KycAccess:
             midnight = (day + 1) * DAY_SECONDS - VIETNAM_UTC_OFFSET_SECONDS
             raise KycLimitError("quota_exceeded", max(1, math.ceil(midnight - now)))
 
-    def _verify(self, token: str) -> dict[str, Any]:
+    def _check_binding(
+        self, claims: dict[str, Any], presented: PresentedToken, dpop_proofs: Sequence[str]
+    ) -> None:
+        dpop = presented.scheme == DPOP_SCHEME or bound_key(claims) is not None
+        if self._dpop is None:
+            if dpop:
+                raise KycTokenError("DPoP is not accepted here", dpop=True)
+            return
+        try:
+            check_token_binding(
+                self._dpop,
+                claims,
+                presented,
+                dpop_proofs,
+                method="POST",
+                url=self._endpoint_url,
+            )
+        except OAuthError as error:
+            raise KycTokenError(
+                error.description or error.error, error=error.error, dpop=dpop
+            ) from None
+
+    def _verify(self, token: str, dpop: bool) -> dict[str, Any]:
         try:
             claims = self._tokens.verify_access_token(token)
         except InvalidTokenError:
-            raise KycTokenError("the access token is not valid") from None
+            raise KycTokenError("the access token is not valid", dpop=dpop) from None
         scopes = str(claims.get("scope", "")).split()
         if KYC_VERIFY_SCOPE not in scopes:
             raise KycScopeError("the kyc.verify scope is required")

@@ -34,6 +34,7 @@ _ID_TOKEN_RESERVED_CLAIMS = frozenset(
 )
 _ACCESS_TOKEN_RESERVED_CLAIMS = frozenset(
     {"iss", "exp", "aud", "sub", "client_id", "iat", "jti", "scope", "acr", "auth_time", "nbf"}
+    | {"cnf"}
 )
 
 # The hash whose left half makes at_hash/c_hash, by JWS algorithm. EdDSA here always means
@@ -128,9 +129,13 @@ class TokenService:
         acr: str | None = None,
         auth_time: int | float | None = None,
         jti: str | None = None,
+        confirmation_jkt: str | None = None,
         extra_claims: Mapping[str, Any] | None = None,
     ) -> str:
-        """An RFC 9068 JWT access token (``typ: at+jwt``, ES256); a jti is made if not given."""
+        """An RFC 9068 JWT access token (``typ: at+jwt``, ES256); a jti is made if not given.
+
+        ``confirmation_jkt`` binds the token to a DPoP key (``cnf.jkt``, RFC 9449 §6.1).
+        """
         now = int(self._clock())
         claims: dict[str, Any] = {
             "iss": self.issuer,
@@ -146,6 +151,8 @@ class TokenService:
             claims["acr"] = acr
         if auth_time is not None:
             claims["auth_time"] = int(auth_time)
+        if confirmation_jkt is not None:
+            claims["cnf"] = {"jkt": confirmation_jkt}
         if extra_claims:
             _merge_extra_claims(claims, extra_claims, _ACCESS_TOKEN_RESERVED_CLAIMS)
         key = self._keys.signing_key(ACCESS_TOKEN_ALGORITHM)

@@ -30,6 +30,7 @@ from identity_service.oidc.claims import ClaimsService
 from identity_service.oidc.client_auth import ClientAuthenticator
 from identity_service.oidc.clients import ClientRegistry
 from identity_service.oidc.consent import ConsentService
+from identity_service.oidc.dpop import DpopVerifier
 from identity_service.oidc.grants.authorization_code import AuthorizationCodeGrant
 from identity_service.oidc.grants.client_credentials import ClientCredentialsGrant
 from identity_service.oidc.grants.refresh_token import RefreshTokenGrant
@@ -38,6 +39,7 @@ from identity_service.oidc.introspection import TokenIntrospection
 from identity_service.oidc.logout import EndSession
 from identity_service.oidc.metadata import ProviderUrls
 from identity_service.oidc.refresh_tokens import RefreshTokens
+from identity_service.oidc.request_sources import AuthorizationRequests
 from identity_service.oidc.revocation import TokenRevocation
 from identity_service.oidc.sessions import SsoSessions
 from identity_service.oidc.subjects import PairwiseSubjects
@@ -62,6 +64,9 @@ class IdentityServices:
     interactions: InteractionStore
     flow: AuthorizationFlow
     client_authenticator: ClientAuthenticator
+    # Where authorization requests come from (query, request object, PAR) and DPoP proofs.
+    authorization_requests: AuthorizationRequests
+    dpop: DpopVerifier
     code_grant: AuthorizationCodeGrant
     # The token lifecycle (oidc.lifecycle): refresh tokens, client credentials,
     # introspection, revocation, logout and its back-channel notifications.

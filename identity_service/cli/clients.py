@@ -112,6 +112,30 @@ def add(
             help="Logout tokens must carry the sid claim.",
         ),
     ] = False,
+    require_par: Annotated[
+        bool,
+        typer.Option("--require-par", help="Authorization requests only through /par (RFC 9126)."),
+    ] = False,
+    require_dpop: Annotated[
+        bool,
+        typer.Option(
+            "--require-dpop", help="Token requests need a DPoP proof; tokens are key-bound."
+        ),
+    ] = False,
+    require_signed_request_object: Annotated[
+        bool,
+        typer.Option(
+            "--require-signed-request-object",
+            help="Authorization requests only as signed request objects (RFC 9101).",
+        ),
+    ] = False,
+    fapi2: Annotated[
+        bool,
+        typer.Option(
+            "--fapi2",
+            help="The FAPI 2.0 Security Profile: private_key_jwt, PAR, DPoP, short codes.",
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """Register a portal; prints its client id and secret (the secret only this once)."""
@@ -129,6 +153,10 @@ def add(
         post_logout_redirect_uris=tuple(post_logout_redirect_uri or ()),
         backchannel_logout_uri=backchannel_logout_uri,
         backchannel_logout_session_required=backchannel_logout_session_required,
+        require_pushed_authorization_requests=require_par,
+        dpop_bound_access_tokens=require_dpop,
+        require_signed_request_object=require_signed_request_object,
+        fapi2=fapi2,
     )
     with _registry() as registry:
         created = registry.register(registration)
@@ -142,6 +170,7 @@ def add(
             "grant_types": list(client.grant_types),
             "auth_method": client.token_endpoint_auth_method,
             "min_level": client.min_level,
+            "fapi2": client.fapi2,
         },
     )
     if as_json:

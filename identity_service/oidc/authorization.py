@@ -34,6 +34,7 @@ from identity_service.oidc.interactions import (
     Step,
 )
 from identity_service.oidc.levels import HIGHEST_LEVEL, LOWEST_LEVEL
+from identity_service.oidc.metadata import FAPI2_MAX_CODE_TTL_SECONDS
 from identity_service.oidc.requests import AuthorizationRequest
 from identity_service.oidc.responses import error_redirect, success_redirect
 from identity_service.oidc.sessions import SsoSession, SsoSessions
@@ -264,7 +265,9 @@ class AuthorizationFlow:
                 auth_time=authentication.auth_time,
                 level=authentication.level,
                 sid=authentication.sid,
-            )
+                dpop_jkt=request.dpop_jkt,
+            ),
+            max_ttl=FAPI2_MAX_CODE_TTL_SECONDS if request.fapi2 else None,
         )
         return success_redirect(
             request.redirect_uri, code=code, state=request.state, issuer=self._issuer

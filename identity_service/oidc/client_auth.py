@@ -13,6 +13,11 @@ An assertion must be a canonical JWS compact serialisation (three base64url segm
 padding: RFC 7515 §2), so each assertion has exactly one spelling; its times (``exp``,
 ``nbf``, ``iat``) must be numbers of a sane size (RFC 7519 §2 NumericDate; not NaN,
 Infinity or a 400-digit integer), and ``iat`` may not lie in the future.
+
+A FAPI 2.0 client's assertion must name the issuer itself, as a string, in ``aud`` (FAPI
+2.0 Security Profile §5.3.2.1, against audience injection: an assertion for an endpoint
+URL could be replayed to another server sharing that URL), and be signed with PS256,
+ES256 or EdDSA.
 """
 
 from __future__ import annotations
@@ -29,9 +34,10 @@ from urllib.parse import unquote_plus
 
 import jwt
 
+from identity_service.oidc.client_keys import candidate_keys
 from identity_service.oidc.clients import ClientRegistry, RegisteredClient
 from identity_service.oidc.errors import InvalidClientError, InvalidRequestError
-from identity_service.oidc.metadata import CLIENT_ASSERTION_ALGORITHMS
+from identity_service.oidc.metadata import CLIENT_ASSERTION_ALGORITHMS, FAPI2_ALGORITHMS
 from identity_service.state import StateStore
 
 JWT_BEARER_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -40,7 +46,6 @@ CLOCK_SKEW_SECONDS = 30
 # Far beyond any real time (year 33658), yet exactly representable as a float.
 MAX_NUMERIC_DATE = 10**12
 _FAILED = "client authentication failed"
-_KEY_TYPES_BY_ALGORITHM = {"ES256": "EC", "EdDSA": "OKP", "RS256": "RSA", "PS256": "RSA"}
 _REPLAY_PREFIX = "client-assertion:"
 # Base64url without padding in each of the three segments (PyJWT would also accept '=').
 _COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
@@ -64,11 +69,13 @@ class ClientAuthenticator:
         state: StateStore,
         *,
         audiences: tuple[str, ...],
+        issuer: str | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._clients = clients
         self._state = state
         self._audiences = audiences
+        self._issuer = issuer if issuer is not None else audiences[-1]
         self._clock = clock
 
     def authenticate(self, credentials: ClientCredentials) -> RegisteredClient:
@@ -139,23 +146,17 @@ class ClientAuthenticator:
         self, assertion: str, header: dict[str, Any], client: RegisteredClient
     ) -> dict[str, Any]:
         alg = header.get("alg")
-        if alg not in CLIENT_ASSERTION_ALGORITHMS:
+        allowed = FAPI2_ALGORITHMS if client.fapi2 else CLIENT_ASSERTION_ALGORITHMS
+        if alg not in allowed:
             raise InvalidClientError(_FAILED)
-        kid = header.get("kid")
-        candidates = [
-            key
-            for key in client.verification_keys
-            if key.key_type == _KEY_TYPES_BY_ALGORITHM[alg]
-            and (kid is None or key.kid == kid)
-            and (key.alg is None or key.alg == alg)
-        ]
-        for key in candidates:
+        audiences = [self._issuer] if client.fapi2 else list(self._audiences)
+        for key in candidate_keys(client, alg, header.get("kid")):
             try:
                 claims = jwt.decode(
                     assertion,
                     key.key,
                     algorithms=[alg],
-                    audience=list(self._audiences),
+                    audience=audiences,
                     issuer=client.client_id,
                     # Times are checked below against the provider's clock.
                     options={
@@ -171,6 +172,8 @@ class ClientAuthenticator:
                 raise InvalidClientError(_FAILED) from None
             if claims.get("sub") != client.client_id or not isinstance(claims.get("jti"), str):
                 raise InvalidClientError(_FAILED)
+            if client.fapi2 and claims["aud"] != self._issuer:
+                raise InvalidClientError(_FAILED)  # a list holding the issuer is not enough
             self._check_lifetime(claims)
             return claims
         raise InvalidClientError(_FAILED)

@@ -57,6 +57,10 @@ class ClientRecord(IdentityBase, table=True):
     min_level: int = 1
     sector_identifier: str
     created_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    require_pushed_authorization_requests: bool = False
+    dpop_bound_access_tokens: bool = False
+    require_signed_request_object: bool = False
+    fapi2: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +92,11 @@ class RegisteredClient:
     min_level: int
     sector_identifier: str
     created_at: datetime
+    # The high-assurance switches (see ``registration.ClientRegistration``).
+    require_pushed_authorization_requests: bool = False
+    dpop_bound_access_tokens: bool = False
+    require_signed_request_object: bool = False
+    fapi2: bool = False
     # Parsed once per cache load, so assertions never re-deserialise keys.
     verification_keys: tuple[VerificationKey, ...] = field(default=(), repr=False, compare=False)
 
@@ -114,6 +123,10 @@ class RegisteredClient:
             "min_level": self.min_level,
             "sector_identifier": self.sector_identifier,
             "has_jwks": self.jwks is not None,
+            "require_pushed_authorization_requests": self.require_pushed_authorization_requests,
+            "dpop_bound_access_tokens": self.dpop_bound_access_tokens,
+            "require_signed_request_object": self.require_signed_request_object,
+            "fapi2": self.fapi2,
             "created_at": self.created_at.isoformat(),
         }
 
@@ -142,6 +155,10 @@ class RegisteredClient:
             min_level=record.min_level,
             sector_identifier=record.sector_identifier,
             created_at=created_at,
+            require_pushed_authorization_requests=record.require_pushed_authorization_requests,
+            dpop_bound_access_tokens=record.dpop_bound_access_tokens,
+            require_signed_request_object=record.require_signed_request_object,
+            fapi2=record.fapi2,
             verification_keys=keys,
         )
 
@@ -267,6 +284,10 @@ class ClientRegistry:
             min_level=valid.min_level,
             sector_identifier=valid.sector_identifier or "",
             created_at=datetime.now(UTC),
+            require_pushed_authorization_requests=valid.require_pushed_authorization_requests,
+            dpop_bound_access_tokens=valid.dpop_bound_access_tokens,
+            require_signed_request_object=valid.require_signed_request_object,
+            fapi2=valid.fapi2,
         )
 
 
@@ -284,6 +305,10 @@ _MUTABLE_FIELDS = (
     "id_token_signed_response_alg",
     "min_level",
     "sector_identifier",
+    "require_pushed_authorization_requests",
+    "dpop_bound_access_tokens",
+    "require_signed_request_object",
+    "fapi2",
 )
 
 

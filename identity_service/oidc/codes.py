@@ -44,6 +44,8 @@ class CodeGrant:
     auth_time: int
     level: int
     sid: str
+    # RFC 9449 §10: the token request must carry a DPoP proof by this key.
+    dpop_jkt: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -58,9 +60,11 @@ class AuthorizationCodes:
         self._state = state
         self._ttl = ttl
 
-    def issue(self, grant: CodeGrant) -> str:
+    def issue(self, grant: CodeGrant, *, max_ttl: int | None = None) -> str:
+        """A new code for ``grant``, living ``ttl`` seconds or ``max_ttl`` if shorter."""
         code = secrets.token_urlsafe(32)
-        self._state.put(_CODE_PREFIX + _digest(code), grant.to_json(), self._ttl)
+        ttl = self._ttl if max_ttl is None else min(self._ttl, max_ttl)
+        self._state.put(_CODE_PREFIX + _digest(code), grant.to_json(), ttl)
         return code
 
     def redeem(self, code: str) -> CodeGrant | None:

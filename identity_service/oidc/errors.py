@@ -16,6 +16,10 @@
     ├── InteractionRequiredError     interaction_required  (prompt=none, step-up)
     ├── RequestNotSupportedError     request_not_supported
     ├── RequestUriNotSupportedError  request_uri_not_supported
+    ├── InvalidRequestUriError       invalid_request_uri   (RFC 9126 §4: unknown, expired, used)
+    ├── InvalidRequestObjectError    invalid_request_object (RFC 9101 §6.3)
+    ├── InvalidDpopProofError        400 invalid_dpop_proof (RFC 9449 §5, §7.1)
+    ├── UseDpopNonceError            400 use_dpop_nonce     (RFC 9449 §8, §9)
     ├── InvalidTokenError            401 invalid_token     (RFC 6750 §3.1, userinfo)
     └── InsufficientScopeError       403 insufficient_scope
     AuthorizationRedirectError       an OAuthError to send back to the client's redirect URI
@@ -101,6 +105,24 @@ class RequestNotSupportedError(OAuthError):
 
 class RequestUriNotSupportedError(OAuthError):
     error = "request_uri_not_supported"
+
+
+class InvalidRequestUriError(OAuthError):
+    error = "invalid_request_uri"
+
+
+class InvalidRequestObjectError(OAuthError):
+    error = "invalid_request_object"
+
+
+class InvalidDpopProofError(OAuthError):
+    error = "invalid_dpop_proof"
+
+
+class UseDpopNonceError(OAuthError):
+    """The proof lacks the server's current nonce; the answer carries ``DPoP-Nonce``."""
+
+    error = "use_dpop_nonce"
 
 
 class InvalidTokenError(OAuthError):

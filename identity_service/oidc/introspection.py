@@ -12,6 +12,9 @@ while unused, unrevoked and unexpired. ``token_type_hint`` only chooses which ki
 tried first; a refresh token is never a JWT and an access token always is, so at most
 one lookup does real work.
 
+A DPoP-bound token (RFC 9449 §6.2) is answered with ``token_type: DPoP`` and its
+``cnf.jkt``, so a resource server checks the proof that came with it against that key.
+
 Active answer for an access token::
 
     {"active": true, "scope": "openid profile", "client_id": "demo-bank",
@@ -26,6 +29,7 @@ from typing import Any
 
 from identity_service.oidc.access_tokens import AccessTokenRecords
 from identity_service.oidc.clients import RegisteredClient
+from identity_service.oidc.dpop import bound_key
 from identity_service.oidc.refresh_tokens import RefreshTokens
 from identity_service.oidc.subjects import PairwiseSubjects
 from identity_service.tokens import InvalidTokenError, TokenService
@@ -102,10 +106,13 @@ class TokenIntrospection:
         claims = self.active_access_token(token)
         if claims is None or claims.get("client_id") != client.client_id:
             return None
-        answer: dict[str, Any] = {"active": True, "token_type": "Bearer"}
+        jkt = bound_key(claims)
+        answer: dict[str, Any] = {"active": True, "token_type": "Bearer" if jkt is None else "DPoP"}
         for name in (*_ACCESS_TOKEN_FIELDS, *_OPTIONAL_FIELDS):
             if name in claims:
                 answer[name] = claims[name]
+        if jkt is not None:
+            answer["cnf"] = {"jkt": jkt}
         return answer
 
     def _refresh_token(self, client: RegisteredClient, token: str) -> dict[str, Any] | None:
@@ -115,7 +122,7 @@ class TokenIntrospection:
         if stored is None or not stored.usable or stored.grant.client_id != client.client_id:
             return None
         grant = stored.grant
-        return {
+        answer: dict[str, Any] = {
             "active": True,
             "token_type": "refresh_token",
             "scope": " ".join(grant.scopes),
@@ -127,3 +134,6 @@ class TokenIntrospection:
             "acr": grant.acr,
             "auth_time": grant.auth_time,
         }
+        if grant.dpop_jkt is not None:
+            answer["cnf"] = {"jkt": grant.dpop_jkt}
+        return answer

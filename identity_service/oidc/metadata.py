@@ -5,7 +5,10 @@ a metadata field and how its value follows from the issuer. Routes mount their e
 at the paths defined here, so the document and the routes cannot drift apart.
 
 Besides the OpenID Connect fields it advertises introspection (RFC 7662), revocation
-(RFC 7009), RP-initiated logout (``end_session_endpoint``) and back-channel logout. Scopes
+(RFC 7009), RP-initiated logout (``end_session_endpoint``), back-channel logout, pushed
+authorization requests (RFC 9126), signed request objects (RFC 9101) and DPoP (RFC
+9449). ``request_uri_parameter_supported`` stays false: the only request URIs taken are
+the PAR endpoint's own (the provider never fetches one from elsewhere). Scopes
 come in two kinds: citizen scopes (``claims.SCOPE_CLAIMS``, including ``offline_access``),
 granted by a citizen at the authorization endpoint, and machine scopes (``MACHINE_SCOPES``),
 granted to a portal's back-end through the client credentials grant only.
@@ -28,12 +31,20 @@ JWKS_PATH = "/jwks"
 INTROSPECTION_PATH = "/introspect"
 REVOCATION_PATH = "/revoke"
 END_SESSION_PATH = "/logout"
+PUSHED_AUTHORIZATION_REQUEST_PATH = "/par"
 
 ID_TOKEN_SIGNING_ALGORITHMS = ("ES256", "EdDSA", "RS256")
 DEFAULT_ID_TOKEN_ALGORITHM = "RS256"  # OIDC Core §2 default when a client registered none
 ACCESS_TOKEN_SIGNING_ALGORITHMS = ("ES256",)
 # Algorithms accepted for private_key_jwt client assertions (RFC 7523).
 CLIENT_ASSERTION_ALGORITHMS = ("ES256", "EdDSA", "RS256", "PS256")
+# Signed request objects (RFC 9101) and DPoP proofs (RFC 9449): the same asymmetric set.
+REQUEST_OBJECT_ALGORITHMS = CLIENT_ASSERTION_ALGORITHMS
+DPOP_ALGORITHMS = CLIENT_ASSERTION_ALGORITHMS
+# FAPI 2.0 Security Profile §5.4: PS256, ES256 or EdDSA (Ed25519); never RS256.
+FAPI2_ALGORITHMS = ("ES256", "EdDSA", "PS256")
+# FAPI 2.0 Security Profile §5.3.2.2: authorization codes live at most 60 seconds.
+FAPI2_MAX_CODE_TTL_SECONDS = 60
 TOKEN_ENDPOINT_AUTH_METHODS = (
     "client_secret_basic",
     "client_secret_post",
@@ -86,6 +97,10 @@ class ProviderUrls:
     def end_session_endpoint(self) -> str:
         return self.endpoint(END_SESSION_PATH)
 
+    @property
+    def pushed_authorization_request_endpoint(self) -> str:
+        return self.endpoint(PUSHED_AUTHORIZATION_REQUEST_PATH)
+
 
 @dataclass(frozen=True, slots=True)
 class MetadataField:
@@ -106,6 +121,10 @@ PROVIDER_METADATA: tuple[MetadataField, ...] = (
     MetadataField("introspection_endpoint", lambda urls: urls.introspection_endpoint),
     MetadataField("revocation_endpoint", lambda urls: urls.revocation_endpoint),
     MetadataField("end_session_endpoint", lambda urls: urls.end_session_endpoint),
+    MetadataField(
+        "pushed_authorization_request_endpoint",
+        lambda urls: urls.pushed_authorization_request_endpoint,
+    ),
     MetadataField("scopes_supported", _constant([*SUPPORTED_SCOPES, *MACHINE_SCOPES])),
     MetadataField("response_types_supported", _constant(["code"])),
     MetadataField("response_modes_supported", _constant(["query"])),
@@ -143,8 +162,14 @@ PROVIDER_METADATA: tuple[MetadataField, ...] = (
     MetadataField("claim_types_supported", _constant(["normal"])),
     MetadataField("authorization_response_iss_parameter_supported", _constant(True)),
     MetadataField("claims_parameter_supported", _constant(False)),
-    MetadataField("request_parameter_supported", _constant(False)),
+    MetadataField("request_parameter_supported", _constant(True)),
+    MetadataField(
+        "request_object_signing_alg_values_supported", _constant(list(REQUEST_OBJECT_ALGORITHMS))
+    ),
     MetadataField("request_uri_parameter_supported", _constant(False)),
+    # Per client (its registration); not for every client.
+    MetadataField("require_pushed_authorization_requests", _constant(False)),
+    MetadataField("dpop_signing_alg_values_supported", _constant(list(DPOP_ALGORITHMS))),
     MetadataField("backchannel_logout_supported", _constant(True)),
     MetadataField("backchannel_logout_session_supported", _constant(True)),
 )

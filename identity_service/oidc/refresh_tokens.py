@@ -14,6 +14,12 @@ it was copied: the whole family is revoked, together with the access tokens issu
 it (their ``jti`` marked revoked in the state store until they expire). A family lives
 ``ttl`` seconds from the code exchange; rotation does not extend it.
 
+A token issued against a DPoP proof to a public client is bound to the proof's key
+(``dpop_jkt``, RFC 9449 §5); its successors stay bound to the same key. FAPI 2.0 clients
+refresh without rotation (FAPI 2.0 Security Profile §5.3.2.1: a retried refresh must
+succeed): ``refresh_in_place`` leaves the token usable and adds a spent tracking row per
+access token it issues, so revoking the family still finds every live access token.
+
 Expired rows are purged at most once an hour per process, from the issuing paths.
 """
 
@@ -59,6 +65,8 @@ class RefreshTokenRecord(IdentityBase, table=True):
     sid: str | None = Field(default=None, max_length=64)
     # The access token issued together with this refresh token (revoked with the family).
     access_token_jti: str | None = Field(default=None, max_length=128)
+    # RFC 7638 thumbprint of the DPoP key the token is bound to (public clients).
+    dpop_jkt: str | None = Field(default=None, max_length=64)
     issued_at: int
     expires_at: int
     used_at: int | None = None
@@ -82,6 +90,7 @@ class RefreshGrant:
     sid: str | None
     issued_at: int
     expires_at: int
+    dpop_jkt: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +140,7 @@ class RefreshTokens:
         auth_time: int,
         sid: str | None,
         access_token_jti: str,
+        dpop_jkt: str | None = None,
     ) -> str:
         """The first token of a new family (at a code exchange; ``new_family_id()``)."""
         now = self._now()
@@ -145,6 +155,7 @@ class RefreshTokens:
             sid=sid,
             issued_at=now,
             expires_at=now + self.ttl,
+            dpop_jkt=dpop_jkt,
         )
         token = _new_token()
         with self._engine.begin() as connection:
@@ -205,6 +216,35 @@ class RefreshTokens:
             )
         self._purge_now_and_then(now)
         return successor, grant
+
+    def refresh_in_place(
+        self, token: str, *, client_id: str, access_token_jti: str
+    ) -> RefreshGrant | None:
+        """Use ``token`` without rotating it: it stays valid, and a spent tracking row
+        remembers the new access token for revocation. None when the token is not, now, a
+        usable token of ``client_id``."""
+        if not _plausible(token):
+            return None
+        now = self._now()
+        token_hash = self._hash(token)
+        with self._engine.begin() as connection:
+            row = connection.execute(
+                select(_TABLE).where(
+                    _TABLE.c.token_hash == token_hash,
+                    _TABLE.c.client_id == client_id,
+                    _TABLE.c.used_at.is_(None),
+                    _TABLE.c.revoked_at.is_(None),
+                    _TABLE.c.expires_at > now,
+                )
+            ).first()
+            if row is None:
+                return None
+            grant = _grant_of(row)
+            # '#' never occurs in a token (base64url), so no presented token hashes here.
+            tracking = self._row(f"{token}#{access_token_jti}", grant, access_token_jti, now=now)
+            connection.execute(insert(_TABLE).values(**{**tracking, "used_at": now}))
+        self._purge_now_and_then(now)
+        return grant
 
     def revoke_family(self, family_id: str) -> int:
         """Revoke every token of the family and the access tokens issued from it.
@@ -268,6 +308,7 @@ class RefreshTokens:
             "auth_time": grant.auth_time,
             "sid": grant.sid,
             "access_token_jti": access_token_jti,
+            "dpop_jkt": grant.dpop_jkt,
             "issued_at": grant.issued_at if now is None else now,
             "expires_at": grant.expires_at,
             "used_at": None,
@@ -309,4 +350,5 @@ def _grant_of(row: sa.Row[tuple[object, ...]]) -> RefreshGrant:
         sid=row.sid,
         issued_at=row.issued_at,
         expires_at=row.expires_at,
+        dpop_jkt=row.dpop_jkt,
     )

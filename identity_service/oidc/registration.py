@@ -28,6 +28,7 @@ from identity_service.oidc.claims import SUPPORTED_SCOPES
 from identity_service.oidc.levels import HIGHEST_LEVEL, LOWEST_LEVEL
 from identity_service.oidc.metadata import (
     DEFAULT_ID_TOKEN_ALGORITHM,
+    FAPI2_ALGORITHMS,
     GRANT_TYPES,
     ID_TOKEN_SIGNING_ALGORITHMS,
     MACHINE_SCOPES,
@@ -68,6 +69,14 @@ class ClientRegistration:
     # Seed files fix the id and secret; the command line lets the registry generate them.
     client_id: str | None = None
     client_secret: str | None = None
+    # RFC 9126 §6: authorization requests only through the PAR endpoint.
+    require_pushed_authorization_requests: bool = False
+    # RFC 9449 §5.2: every token request carries a DPoP proof; tokens are key-bound.
+    dpop_bound_access_tokens: bool = False
+    # RFC 9101 §10.5: authorization requests only as signed request objects.
+    require_signed_request_object: bool = False
+    # The FAPI 2.0 Security Profile (``fapi2``): see ``check_fapi2``.
+    fapi2: bool = False
 
 
 def validate_registration(registration: ClientRegistration) -> ClientRegistration:
@@ -117,6 +126,8 @@ def validate_registration(registration: ClientRegistration) -> ClientRegistratio
     jwks = None if reg.jwks is None else check_jwks(reg.jwks)
     if method == "private_key_jwt" and not jwks:
         raise ClientRegistrationError("private_key_jwt needs the client's public keys (JWKS)")
+    if reg.fapi2:
+        check_fapi2(method, grant_types, alg, jwks)
     secret = reg.client_secret
     if secret is not None and (
         not method.startswith("client_secret_") or len(secret) < MIN_SEED_SECRET_LENGTH
@@ -135,7 +146,34 @@ def validate_registration(registration: ClientRegistration) -> ClientRegistratio
         id_token_signed_response_alg=alg,
         jwks=jwks,
         sector_identifier=_sector_identifier(reg.sector_identifier, redirect_uris, grant_types),
+        # The profile implies both (FAPI 2.0 §5.3.2.2: PAR only; §5.3.2.1: sender-constrained).
+        require_pushed_authorization_requests=reg.require_pushed_authorization_requests
+        or (reg.fapi2 and "authorization_code" in grant_types),
+        dpop_bound_access_tokens=reg.dpop_bound_access_tokens or reg.fapi2,
     )
+
+
+def check_fapi2(
+    method: str, grant_types: tuple[str, ...], id_token_alg: str, jwks: dict[str, Any] | None
+) -> None:
+    """What a FAPI 2.0 client must be (FAPI 2.0 Security Profile §5.3.2 and §5.4).
+
+    A confidential client authenticating with ``private_key_jwt`` (we offer no mutual
+    TLS), whose keys and ID tokens use PS256, ES256 or EdDSA, never RS256. At run time the
+    switch also demands PAR and DPoP, accepts only the issuer as a client assertion's
+    audience, caps the code's life at 60 s, and refreshes without rotation.
+    """
+    if method != "private_key_jwt":
+        raise ClientRegistrationError("a fapi2 client authenticates with private_key_jwt")
+    if "authorization_code" in grant_types and id_token_alg not in FAPI2_ALGORITHMS:
+        raise ClientRegistrationError(
+            f"a fapi2 client's ID tokens use {', '.join(FAPI2_ALGORITHMS)}, not {id_token_alg}"
+        )
+    for jwk in (jwks or {}).get("keys", []):
+        if jwk.get("alg") not in (None, *FAPI2_ALGORITHMS):
+            raise ClientRegistrationError(
+                f"a fapi2 client's keys are for {', '.join(FAPI2_ALGORITHMS)}, not {jwk.get('alg')}"
+            )
 
 
 def _check_grants_and_scopes(

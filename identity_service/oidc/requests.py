@@ -9,6 +9,7 @@ compared as exact strings with the registration: no prefix, case or port leeway.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -32,6 +33,30 @@ from identity_service.oidc.metadata import UI_LOCALES
 from population_db.identifiers import InvalidIdNumberError, PersonalIdNumber
 
 MAX_PARAMETER_LENGTH = 2048
+# The parameters this provider reads (others are ignored: RFC 6749 §3.1).
+AUTHORIZATION_PARAMETERS = frozenset(
+    {
+        "response_type",
+        "response_mode",
+        "client_id",
+        "redirect_uri",
+        "scope",
+        "state",
+        "nonce",
+        "code_challenge",
+        "code_challenge_method",
+        "prompt",
+        "max_age",
+        "login_hint",
+        "ui_locales",
+        "acr_values",
+        "dpop_jkt",
+        "request",
+        "request_uri",
+    }
+)
+# RFC 7638 SHA-256 thumbprints: 32 bytes, unpadded base64url.
+_THUMBPRINT = re.compile(r"[A-Za-z0-9_-]{43}")
 PROMPT_VALUES = frozenset({"none", "login", "consent", "select_account"})
 # Twelve digits in groups with separators ("079 092 999 004") fit easily.
 MAX_LOGIN_HINT_LENGTH = 20
@@ -52,6 +77,11 @@ class AuthorizationRequest:
     login_hint: str | None
     ui_locale: str | None
     required_level: int
+    # RFC 9449 §10: the code is bound to this DPoP key (a parameter, or the key of the
+    # proof that came with a pushed request).
+    dpop_jkt: str | None = None
+    # The client is registered for the FAPI 2.0 profile (codes live at most 60 s).
+    fapi2: bool = False
 
     @property
     def scope(self) -> str:
@@ -66,24 +96,52 @@ class AuthorizationRequest:
 
 
 def parse_authorization_request(
-    params: Mapping[str, Sequence[str]], clients: ClientRegistry
+    params: Mapping[str, Sequence[str]],
+    clients: ClientRegistry,
+    *,
+    pushed: bool = False,
+    signed: bool = False,
 ) -> AuthorizationRequest:
-    """Validate ``params`` (every value of every parameter, in order received)."""
-    client = _trusted_client(params, clients)
+    """Validate ``params`` (every value of every parameter, in order received).
+
+    ``pushed``: the parameters came through the PAR endpoint (RFC 9126); ``signed``: from
+    a verified request object (RFC 9101). A client registered to require either gets
+    ``invalid_request`` otherwise.
+    """
+    client = trusted_client(params, clients)
     redirect_uri = _trusted_redirect_uri(params, client)
-    state_values = params.get("state") or []
-    state = state_values[0] if state_values and state_values[0] else None
+    state = first_value(params, "state")
 
     def fail(error: OAuthError) -> AuthorizationRedirectError:
         return AuthorizationRedirectError(error, redirect_uri, state)
 
     try:
+        if client.require_pushed_authorization_requests and not pushed:
+            raise InvalidRequestError("this client must use pushed authorization requests (PAR)")
+        if client.require_signed_request_object and not signed:
+            raise InvalidRequestError("this client must send a signed request object (request)")
         return _validated(params, client, redirect_uri)
     except OAuthError as error:
         raise fail(error) from None
 
 
-def _trusted_client(
+def first_value(params: Mapping[str, Sequence[str]], name: str) -> str | None:
+    """The first non-empty value of ``name``, or None."""
+    values = params.get(name) or []
+    return values[0] if values and values[0] else None
+
+
+def registered_redirect_uri(
+    params: Mapping[str, Sequence[str]], client: RegisteredClient
+) -> str | None:
+    """The request's redirect URI if it is given once and registered, else None."""
+    try:
+        return _trusted_redirect_uri(params, client)
+    except UnsafeAuthorizationRequestError:
+        return None
+
+
+def trusted_client(
     params: Mapping[str, Sequence[str]], clients: ClientRegistry
 ) -> RegisteredClient:
     values = params.get("client_id") or []
@@ -143,6 +201,9 @@ def _validated(
         raise InvalidRequestError(str(error)) from None
     prompt = _prompt(value.get("prompt", ""))
     max_age = _max_age(value.get("max_age"))
+    dpop_jkt = value.get("dpop_jkt")
+    if dpop_jkt is not None and not _THUMBPRINT.fullmatch(dpop_jkt):
+        raise InvalidRequestError("dpop_jkt must be a JWK SHA-256 thumbprint (RFC 7638)")
     return AuthorizationRequest(
         client_id=client.client_id,
         redirect_uri=redirect_uri,
@@ -155,6 +216,8 @@ def _validated(
         login_hint=_login_hint(value.get("login_hint")),
         ui_locale=preferred_locale(value.get("ui_locales", "")),
         required_level=requested_level(value.get("acr_values", "").split(), client.min_level),
+        dpop_jkt=dpop_jkt,
+        fapi2=client.fapi2,
     )
 
 

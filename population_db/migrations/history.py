@@ -269,6 +269,14 @@ def create_index_if_missing(
         op.create_index(name, table, columns, unique=unique, **dialect_options)
 
 
+def add_column_if_missing(table: str, column: sa.Column[Any]) -> None:
+    """Add the column unless the table has it (a pre-migration database made from the
+    models already does)."""
+    present = {existing["name"] for existing in sa.inspect(op.get_bind()).get_columns(table)}
+    if column.name not in present:
+        op.add_column(table, column)
+
+
 def _configure_sqlite_for_migrations(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()

@@ -1,9 +1,11 @@
 """``GET|POST /authorize``: the authorization endpoint (RFC 6749 §3.1, OIDC Core §3.1.2).
 
-Validates the request, then either redirects straight back to the client (a code, or an
-error with ``state`` and ``iss``), or parks it as an interaction and sends the browser to
-the login, second-factor or consent page (``interaction.py``). An unknown client or a
-redirect URI that is not exactly registered gets an error page and no redirect.
+Validates the request — sent as parameters, as a signed request object (``request``, RFC
+9101) or pushed beforehand (``request_uri`` from ``/par``, RFC 9126) — then either
+redirects straight back to the client (a code, or an error with ``state`` and ``iss``), or
+parks it as an interaction and sends the browser to the login, second-factor or consent
+page (``interaction.py``). An unknown client or a redirect URI that is not exactly
+registered gets an error page and no redirect.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from identity_service.oidc.authorization import FlowResult
 from identity_service.oidc.errors import AuthorizationRedirectError, UnsafeAuthorizationRequestError
 from identity_service.oidc.interactions import BROWSER_COOKIE, new_browser_cookie
 from identity_service.oidc.metadata import AUTHORIZATION_PATH
-from identity_service.oidc.requests import parse_authorization_request, preferred_locale
+from identity_service.oidc.requests import preferred_locale
 from identity_service.oidc.responses import error_redirect
 from identity_service.oidc.sessions import SESSION_COOKIE
 
@@ -43,6 +45,9 @@ _DOCUMENTED_PARAMETERS = [
     ("login_hint", False, "A personal ID number to pre-fill."),
     ("ui_locales", False, "`vi` (default) or `en`."),
     ("acr_values", False, "`urn:natid:acr:level1` or `urn:natid:acr:level2`."),
+    ("dpop_jkt", False, "Bind the code to this DPoP key (RFC 9449 §10)."),
+    ("request", False, "A signed request object (RFC 9101) holding the parameters."),
+    ("request_uri", False, "The `request_uri` the PAR endpoint returned (RFC 9126)."),
 ]
 _OPENAPI_QUERY = {
     "parameters": [
@@ -122,7 +127,7 @@ def authorize_post(
 def _authorize(request: Request, services: IdentityServices, parameters: Parameters) -> Response:
     locale = choose_locale(preferred_locale(" ".join(parameters.get("ui_locales", []))))
     try:
-        authorization = parse_authorization_request(parameters, services.clients)
+        authorization = services.authorization_requests.at_authorization_endpoint(parameters)
     except UnsafeAuthorizationRequestError as error:
         return error_page(request, error.reason, locale=locale, detail=error.description)
     except AuthorizationRedirectError as error:

@@ -41,7 +41,8 @@ from identity_service.kyc_access import (
     KycScopeError,
     KycTokenError,
 )
-from identity_service.oidc.metadata import KYC_VERIFY_SCOPE
+from identity_service.oidc.dpop import DPOP_HEADER, NONCE_HEADER
+from identity_service.oidc.metadata import DPOP_ALGORITHMS, KYC_VERIFY_SCOPE
 from population_db.identifiers import InvalidIdNumberError, PersonalIdNumber
 
 router = APIRouter(tags=["e-KYC"])
@@ -126,6 +127,10 @@ async def verify(request: Request) -> Response:
     services: IdentityServices = request.app.state.services
     outcome, response = await _verify(request, services, await request_body(request))
     services.metrics.kyc_call(outcome)
+    if DPOP_HEADER.lower() in request.headers:
+        nonce = services.dpop.current_nonce()
+        if nonce is not None:
+            response.headers[NONCE_HEADER] = nonce
     return response
 
 
@@ -133,10 +138,12 @@ async def _verify(
     request: Request, services: IdentityServices, body: bytes | None
 ) -> tuple[str, Response]:
     try:
-        caller = services.kyc_access.authenticate(request.headers.get("authorization"))
+        caller = services.kyc_access.authenticate(
+            request.headers.get("authorization"), request.headers.getlist(DPOP_HEADER)
+        )
         services.kyc_access.admit(caller.client_id)
     except KycTokenError as error:
-        return "unauthorized", _bearer_problem(401, "invalid_token", error.description, error)
+        return "unauthorized", _bearer_problem(401, error.error, error.description, error)
     except KycScopeError as error:
         return "unauthorized", _bearer_problem(403, "insufficient_scope", error.description)
     except KycLimitError as error:
@@ -209,8 +216,12 @@ def _parse(request: Request, body: bytes | None) -> KycQuery | Response:
 def _bearer_problem(
     status: int, error: str, description: str, token_error: KycTokenError | None = None
 ) -> Response:
-    """401/403 with the RFC 6750 challenge (no error code when no token was sent at all)."""
-    challenge = f'Bearer realm="{REALM}"'
+    """401/403 with the RFC 6750 challenge (no error code when no token was sent at all),
+    or the DPoP one (RFC 9449 §7.1) for a DPoP-bound token or the DPoP scheme."""
+    scheme = "DPoP" if token_error is not None and token_error.dpop else "Bearer"
+    challenge = f'{scheme} realm="{REALM}"'
+    if scheme == "DPoP":
+        challenge += f', algs="{" ".join(DPOP_ALGORITHMS)}"'
     if token_error is None or not token_error.missing:
         challenge += f', error="{error}", error_description="{description}"'
     if error == "insufficient_scope":

@@ -5,8 +5,13 @@ registered for it, and hands the request to the grant: ``authorization_code``,
 ``refresh_token`` or ``client_credentials`` (``oidc.grants``). Responses and errors are
 JSON with ``Cache-Control: no-store`` and ``Pragma: no-cache`` (RFC 6749 §5.1).
 
-The form parsing and client authentication here are shared with the introspection and
-revocation endpoints, which take the same kind of request.
+A ``DPoP`` header (RFC 9449) is checked before the client authenticates: a client told
+to retry with the server's nonce (``use_dpop_nonce``) can resend the same client
+assertion, whose ``jti`` was not spent yet. A client registered for DPoP (or FAPI 2.0)
+must send a proof; the grant binds the tokens to its key.
+
+The form parsing and client authentication here are shared with the introspection,
+revocation and PAR endpoints, which take the same kind of request.
 """
 
 from __future__ import annotations
@@ -20,14 +25,16 @@ from identity_service.api.deps import IdentityServices, ServicesDep
 from identity_service.api.errors import NO_STORE, oauth_error_response
 from identity_service.oidc.client_auth import ClientCredentials
 from identity_service.oidc.clients import RegisteredClient
+from identity_service.oidc.dpop import DPOP_HEADER, NONCE_HEADER, DpopProof
 from identity_service.oidc.errors import (
+    InvalidDpopProofError,
     InvalidRequestError,
     OAuthError,
     UnauthorizedClientError,
     UnsupportedGrantTypeError,
 )
 from identity_service.oidc.grants import authorization_code, client_credentials, refresh_token
-from identity_service.oidc.metadata import TOKEN_PATH
+from identity_service.oidc.metadata import FAPI2_ALGORITHMS, TOKEN_PATH
 
 router = APIRouter(tags=["token"])
 
@@ -109,6 +116,37 @@ def authenticated_client(
     )
 
 
+def dpop_proof(request: Request, services: IdentityServices, url: str) -> DpopProof | None:
+    """The request's DPoP proof for the endpoint at ``url``, or None if it sent none."""
+    values = request.headers.getlist(DPOP_HEADER)
+    if not values:
+        return None
+    return services.dpop.verify(values, method=request.method, url=url)
+
+
+def check_client_dpop(
+    client: RegisteredClient, proof: DpopProof | None, *, required: bool = True
+) -> None:
+    """A client registered for DPoP must send a proof (where ``required``); a FAPI 2.0
+    client's uses PS256, ES256 or EdDSA."""
+    if proof is None:
+        if required and client.dpop_bound_access_tokens:
+            raise InvalidDpopProofError("this client must send a DPoP proof")
+        return
+    if client.fapi2 and proof.alg not in FAPI2_ALGORITHMS:
+        raise InvalidDpopProofError(
+            f"a fapi2 client's DPoP proofs use {' '.join(FAPI2_ALGORITHMS)}"
+        )
+
+
+def dpop_response_headers(request: Request, services: IdentityServices) -> dict[str, str]:
+    """``DPoP-Nonce`` with the current nonce, for a request that used DPoP."""
+    nonce = services.dpop.current_nonce()
+    if nonce is None or DPOP_HEADER.lower() not in request.headers:
+        return {}
+    return {NONCE_HEADER: nonce}
+
+
 @router.post(TOKEN_PATH, summary="Token endpoint", openapi_extra=_OPENAPI)
 def token(
     request: Request, services: ServicesDep, form: Annotated[TokenForm, Depends(token_form)]
@@ -118,8 +156,13 @@ def token(
         refresh_token.GRANT_TYPE: services.refresh_grant,
         client_credentials.GRANT_TYPE: services.client_credentials_grant,
     }
+    nonce_headers = dpop_response_headers(request, services)
     try:
+        if form.error is not None:
+            raise form.error
+        proof = dpop_proof(request, services, services.urls.token_endpoint)
         client = authenticated_client(request, services, form)
+        check_client_dpop(client, proof)
         grant_type = form.get("grant_type")
         if not grant_type:
             raise InvalidRequestError("grant_type is required")
@@ -128,7 +171,7 @@ def token(
             raise UnsupportedGrantTypeError(f"grant type {grant_type[:64]!r} is not offered")
         if grant_type not in client.grant_types:
             raise UnauthorizedClientError("this client is not registered for this grant type")
-        body = grant.exchange(client, form)
+        body = grant.exchange(client, form, proof)
     except OAuthError as error:
-        return oauth_error_response(error)
-    return JSONResponse(body, headers=NO_STORE)
+        return oauth_error_response(error, dpop_nonce=nonce_headers.get(NONCE_HEADER))
+    return JSONResponse(body, headers={**NO_STORE, **nonce_headers})

@@ -3,7 +3,9 @@
 The token must be one of ours (signature, ``typ: at+jwt``, issuer, audience, lifetime)
 and still on record (not revoked, e.g. by a replayed code). Claims follow the token's
 granted scopes; ``sub`` is the same pairwise value as in the ID token. The token is
-accepted only in the ``Authorization: Bearer`` header (RFC 6750 §2.1). Every answer is a
+accepted only in the ``Authorization`` header (RFC 6750 §2.1): ``Bearer``, or ``DPoP``
+with a proof by the key the token is bound to (RFC 9449 §7; a bound token sent as
+``Bearer`` is refused, and so is an unbound one sent as ``DPoP``). Every answer is a
 release of the citizen's data to the portal and is audited (``data.released``: the claim
 names, never their values) before it is sent.
 """
@@ -15,8 +17,21 @@ from fastapi.responses import JSONResponse
 
 from identity_service import activity
 from identity_service.api.deps import IdentityServices, ServicesDep
-from identity_service.api.errors import NO_STORE, bearer_error_response
-from identity_service.oidc.errors import InsufficientScopeError, InvalidTokenError
+from identity_service.api.errors import (
+    NO_STORE,
+    bearer_error_response,
+    resource_error_response,
+)
+from identity_service.api.routes.token import dpop_response_headers
+from identity_service.oidc.dpop import (
+    DPOP_HEADER,
+    DPOP_SCHEME,
+    NONCE_HEADER,
+    bound_key,
+    check_token_binding,
+    presented_token,
+)
+from identity_service.oidc.errors import InsufficientScopeError, InvalidTokenError, OAuthError
 from identity_service.oidc.levels import ACR_LEVEL1, ACR_LEVEL2
 from identity_service.oidc.metadata import USERINFO_PATH
 from identity_service.tokens import InvalidTokenError as TokenRejectedError
@@ -38,25 +53,43 @@ def userinfo_post(request: Request, services: ServicesDep) -> JSONResponse:
 
 
 def _userinfo(request: Request, services: IdentityServices) -> JSONResponse:
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token:
+    presented = presented_token(request.headers.get("authorization"))
+    if presented is None:
         return bearer_error_response(
             InvalidTokenError("a bearer access token is required"), with_code=False
         )
+    nonce_headers = dpop_response_headers(request, services)
+    dpop = presented.scheme == DPOP_SCHEME
+
+    def refuse(error: OAuthError) -> JSONResponse:
+        return resource_error_response(error, dpop=dpop, dpop_nonce=nonce_headers.get(NONCE_HEADER))
+
+    token = presented.token
     if len(token) > MAX_TOKEN_LENGTH:
-        return bearer_error_response(InvalidTokenError("the access token is not valid"))
+        return refuse(InvalidTokenError("the access token is not valid"))
     try:
         claims = services.tokens.verify_access_token(token)
     except TokenRejectedError:
-        return bearer_error_response(InvalidTokenError("the access token is not valid"))
+        return refuse(InvalidTokenError("the access token is not valid"))
+    dpop = dpop or bound_key(claims) is not None
+    try:
+        check_token_binding(
+            services.dpop,
+            claims,
+            presented,
+            request.headers.getlist(DPOP_HEADER),
+            method=request.method,
+            url=services.urls.userinfo_endpoint,
+        )
+    except OAuthError as error:
+        return refuse(error)
     record = (
         services.access_tokens.lookup(claims["jti"]) if isinstance(claims["jti"], str) else None
     )
     if record is None or record.client_id != claims.get("client_id"):
-        return bearer_error_response(InvalidTokenError("the access token was revoked"))
+        return refuse(InvalidTokenError("the access token was revoked"))
     if "openid" not in record.scopes:
-        return bearer_error_response(InsufficientScopeError("the openid scope is required"))
+        return refuse(InsufficientScopeError("the openid scope is required"))
     body = {
         "sub": claims["sub"],
         **services.claims.claims_for(record.personal_id_number, record.scopes),
@@ -70,4 +103,4 @@ def _userinfo(request: Request, services: IdentityServices) -> JSONResponse:
         level=_LEVEL_BY_ACR.get(claims.get("acr")),
         channel="userinfo",
     )
-    return JSONResponse(body, headers=NO_STORE)
+    return JSONResponse(body, headers={**NO_STORE, **nonce_headers})

@@ -17,6 +17,11 @@ for this exact redirect URI, and the PKCE verifier hashes to its challenge. A co
 twice is refused and every token issued from it — access token and refresh token family
 — is revoked (RFC 6749 §4.1.2).
 
+With a DPoP proof (RFC 9449 §5) the access token is bound to the proof's key
+(``cnf.jkt``, ``token_type: DPoP``), and so is a public client's refresh token; a code
+bound to a key (``dpop_jkt`` at the authorization or PAR endpoint, §10) is redeemed only
+with a proof by that key.
+
 A refresh token is issued only when the citizen granted ``offline_access`` (OIDC Core §11)
 to a client registered for the ``refresh_token`` grant. A client registered for
 back-channel logout is noted as a participant of the citizen's SSO session.
@@ -32,11 +37,13 @@ from identity_service.oidc.access_tokens import AccessTokenRecords
 from identity_service.oidc.backchannel import SessionParticipants
 from identity_service.oidc.clients import RegisteredClient
 from identity_service.oidc.codes import AuthorizationCodes, CodeGrant
+from identity_service.oidc.dpop import DpopProof
 from identity_service.oidc.errors import InvalidGrantError, InvalidRequestError
 from identity_service.oidc.grants.citizen_tokens import (
     CitizenAuthentication,
     CitizenTokens,
     new_token_id,
+    token_type,
 )
 from identity_service.oidc.levels import acr_for_level, amr_for_level
 from identity_service.oidc.metadata import OFFLINE_ACCESS_SCOPE
@@ -65,7 +72,9 @@ class AuthorizationCodeGrant:
         self._participants = participants
         self._events = events
 
-    def exchange(self, client: RegisteredClient, form: Mapping[str, str]) -> dict[str, Any]:
+    def exchange(
+        self, client: RegisteredClient, form: Mapping[str, str], dpop: DpopProof | None = None
+    ) -> dict[str, Any]:
         """Validate the request for ``client`` and issue its tokens (the response body)."""
         for name in ("code", "redirect_uri", "code_verifier"):
             if not form.get(name):
@@ -80,7 +89,9 @@ class AuthorizationCodeGrant:
             raise InvalidGrantError("redirect_uri differs from the authorization request")
         if not pkce.verify(form["code_verifier"], grant.code_challenge):
             raise InvalidGrantError("the PKCE code_verifier does not match the code_challenge")
-        return self._issue(client, grant, code)
+        if grant.dpop_jkt is not None and (dpop is None or dpop.jkt != grant.dpop_jkt):
+            raise InvalidGrantError("the code is bound to a DPoP key this request does not prove")
+        return self._issue(client, grant, code, dpop)
 
     def _unknown_or_replayed(self, code: str) -> InvalidGrantError:
         redemption = self._codes.redemption(code)
@@ -92,7 +103,9 @@ class AuthorizationCodeGrant:
             self._refresh_tokens.revoke_family(redemption.refresh_family)
         return InvalidGrantError("the code was already used; the tokens issued with it are revoked")
 
-    def _issue(self, client: RegisteredClient, grant: CodeGrant, code: str) -> dict[str, Any]:
+    def _issue(
+        self, client: RegisteredClient, grant: CodeGrant, code: str, dpop: DpopProof | None
+    ) -> dict[str, Any]:
         jti = new_token_id()
         offline = OFFLINE_ACCESS_SCOPE in grant.scopes and REFRESH_GRANT_TYPE in client.grant_types
         family_id = new_family_id() if offline else None
@@ -107,10 +120,13 @@ class AuthorizationCodeGrant:
             auth_time=grant.auth_time,
             sid=grant.sid,
         )
-        access_token = self._citizen_tokens.access_token(client, authentication, grant.scopes, jti)
+        jkt = None if dpop is None else dpop.jkt
+        access_token = self._citizen_tokens.access_token(
+            client, authentication, grant.scopes, jti, dpop_jkt=jkt
+        )
         body: dict[str, Any] = {
             "access_token": access_token,
-            "token_type": "Bearer",
+            "token_type": token_type(dpop),
             "expires_in": self._citizen_tokens.access_token_ttl,
             "scope": " ".join(grant.scopes),
             "id_token": self._citizen_tokens.id_token(
@@ -128,6 +144,8 @@ class AuthorizationCodeGrant:
                 auth_time=grant.auth_time,
                 sid=grant.sid,
                 access_token_jti=jti,
+                # Confidential clients' refresh tokens are bound by client authentication.
+                dpop_jkt=jkt if client.is_public else None,
             )
         if client.backchannel_logout_uri:
             self._participants.joined(

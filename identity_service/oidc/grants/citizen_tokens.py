@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from identity_service.oidc.access_tokens import AccessTokenRecords, IssuedAccessToken
 from identity_service.oidc.clients import RegisteredClient
+from identity_service.oidc.dpop import DpopProof
 from identity_service.oidc.subjects import PairwiseSubjects
 from identity_service.tokens import TokenService
 
@@ -30,6 +31,11 @@ class CitizenAuthentication:
 
 def new_token_id() -> str:
     return secrets.token_urlsafe(16)
+
+
+def token_type(dpop: DpopProof | None) -> str:
+    """``token_type`` of a token response: ``DPoP`` for a key-bound token (RFC 9449 §5)."""
+    return "Bearer" if dpop is None else "DPoP"
 
 
 class CitizenTokens:
@@ -57,8 +63,10 @@ class CitizenTokens:
         authentication: CitizenAuthentication,
         scopes: tuple[str, ...],
         jti: str,
+        dpop_jkt: str | None = None,
     ) -> str:
-        """A signed access token, remembered under ``jti`` for its lifetime."""
+        """A signed access token, remembered under ``jti`` for its lifetime; bound to the
+        DPoP key ``dpop_jkt`` when given."""
         token = self._tokens.access_token(
             client_id=client.client_id,
             subject=self.subject(client, authentication.personal_id_number),
@@ -67,6 +75,7 @@ class CitizenTokens:
             acr=authentication.acr,
             auth_time=authentication.auth_time,
             jti=jti,
+            confirmation_jkt=dpop_jkt,
         )
         self._access_tokens.remember(
             IssuedAccessToken(

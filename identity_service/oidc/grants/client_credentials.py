@@ -12,7 +12,8 @@ Response::
 
 The token speaks for the portal itself, not for a citizen: ``sub`` is the client id
 (RFC 9068 §2.2), it carries no ``acr`` or ``auth_time``, and there is no ID token and no
-refresh token (RFC 6749 §4.4.3). Only confidential clients may use it, and only for
+refresh token (RFC 6749 §4.4.3). With a DPoP proof the token is bound to its key
+(``cnf.jkt``, ``token_type: DPoP``). Only confidential clients may use it, and only for
 machine scopes registered for them: ``openid`` and every citizen scope are refused with
 ``invalid_scope``, because no citizen took part. Without ``scope`` the client gets all
 its registered machine scopes (RFC 6749 §3.3).
@@ -27,8 +28,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from identity_service.oidc.clients import RegisteredClient
+from identity_service.oidc.dpop import DpopProof
 from identity_service.oidc.errors import InvalidScopeError, UnauthorizedClientError
-from identity_service.oidc.grants.citizen_tokens import new_token_id
+from identity_service.oidc.grants.citizen_tokens import new_token_id, token_type
 from identity_service.oidc.metadata import MACHINE_SCOPES
 from identity_service.oidc.token_events import TokenEvents
 from identity_service.tokens import TokenService
@@ -43,7 +45,9 @@ class ClientCredentialsGrant:
         self._events = events
         self._access_token_ttl = access_token_ttl
 
-    def exchange(self, client: RegisteredClient, form: Mapping[str, str]) -> dict[str, Any]:
+    def exchange(
+        self, client: RegisteredClient, form: Mapping[str, str], dpop: DpopProof | None = None
+    ) -> dict[str, Any]:
         if client.is_public:
             raise UnauthorizedClientError(
                 "the client credentials grant needs a confidential client"
@@ -57,11 +61,12 @@ class ClientCredentialsGrant:
             scope=scope,
             ttl=self._access_token_ttl,
             jti=jti,
+            confirmation_jkt=None if dpop is None else dpop.jkt,
         )
         self._events.issued(GRANT_TYPE, client.client_id, scope=scope, jti=jti)
         return {
             "access_token": access_token,
-            "token_type": "Bearer",
+            "token_type": token_type(dpop),
             "expires_in": self._access_token_ttl,
             "scope": scope,
         }

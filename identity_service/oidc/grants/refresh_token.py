@@ -27,6 +27,12 @@ Rules:
   over unchanged (OIDC Core §12.2); a new ID token comes with every refresh when
   ``openid`` is among the scopes, without a ``nonce``.
 * A request that fails validation spends nothing.
+* DPoP (RFC 9449 §5): a refresh token bound to a key (a public client's) is accepted only
+  with a proof by that key; the new access token is bound to the proof's key whenever a
+  proof comes with the request.
+* FAPI 2.0 clients refresh without rotation (FAPI 2.0 Security Profile §5.3.2.1): their
+  refresh token is sender-constrained (``private_key_jwt``), so a retried request must
+  succeed; the answer then carries no new refresh token (RFC 6749 §5.1).
 """
 
 from __future__ import annotations
@@ -35,11 +41,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from identity_service.oidc.clients import RegisteredClient
+from identity_service.oidc.dpop import DpopProof
 from identity_service.oidc.errors import InvalidGrantError, InvalidRequestError, InvalidScopeError
 from identity_service.oidc.grants.citizen_tokens import (
     CitizenAuthentication,
     CitizenTokens,
     new_token_id,
+    token_type,
 )
 from identity_service.oidc.levels import ACR_LEVEL2, HIGHEST_LEVEL, LOWEST_LEVEL
 from identity_service.oidc.refresh_tokens import RefreshGrant, RefreshTokens
@@ -62,7 +70,9 @@ class RefreshTokenGrant:
         self._citizen_tokens = citizen_tokens
         self._events = events
 
-    def exchange(self, client: RegisteredClient, form: Mapping[str, str]) -> dict[str, Any]:
+    def exchange(
+        self, client: RegisteredClient, form: Mapping[str, str], dpop: DpopProof | None = None
+    ) -> dict[str, Any]:
         """Validate the request for ``client``, rotate the token and issue new tokens."""
         token = form.get("refresh_token")
         if not token:
@@ -83,8 +93,19 @@ class RefreshTokenGrant:
             raise InvalidGrantError(_INVALID)
         if stored.used:
             raise self._reused(client, grant)
+        if grant.dpop_jkt is not None and (dpop is None or dpop.jkt != grant.dpop_jkt):
+            raise InvalidGrantError("the refresh token is bound to a DPoP key not proven here")
         scopes = _narrowed_scopes(form.get("scope"), grant.scopes)
         jti = new_token_id()
+        if client.fapi2:
+            if (
+                self._refresh_tokens.refresh_in_place(
+                    token, client_id=client.client_id, access_token_jti=jti
+                )
+                is None
+            ):
+                raise InvalidGrantError(_INVALID)
+            return self._issue(client, grant, scopes, jti, None, dpop)
         rotated = self._refresh_tokens.rotate(
             token, client_id=client.client_id, access_token_jti=jti
         )
@@ -92,7 +113,7 @@ class RefreshTokenGrant:
             # Spent, revoked or expired between the lookup and now: a concurrent use won.
             raise self._reused(client, grant)
         refresh_token, _ = rotated
-        return self._issue(client, grant, scopes, jti, refresh_token)
+        return self._issue(client, grant, scopes, jti, refresh_token, dpop)
 
     def _reused(self, client: RegisteredClient, grant: RefreshGrant) -> InvalidGrantError:
         revoked = self._refresh_tokens.revoke_family(grant.family_id)
@@ -113,7 +134,8 @@ class RefreshTokenGrant:
         grant: RefreshGrant,
         scopes: tuple[str, ...],
         jti: str,
-        refresh_token: str,
+        refresh_token: str | None,
+        dpop: DpopProof | None,
     ) -> dict[str, Any]:
         authentication = CitizenAuthentication(
             personal_id_number=grant.personal_id_number,
@@ -122,14 +144,17 @@ class RefreshTokenGrant:
             auth_time=grant.auth_time,
             sid=grant.sid,
         )
-        access_token = self._citizen_tokens.access_token(client, authentication, scopes, jti)
+        access_token = self._citizen_tokens.access_token(
+            client, authentication, scopes, jti, dpop_jkt=None if dpop is None else dpop.jkt
+        )
         body: dict[str, Any] = {
             "access_token": access_token,
-            "token_type": "Bearer",
+            "token_type": token_type(dpop),
             "expires_in": self._citizen_tokens.access_token_ttl,
             "scope": " ".join(scopes),
-            "refresh_token": refresh_token,
         }
+        if refresh_token is not None:
+            body["refresh_token"] = refresh_token
         if "openid" in scopes:
             body["id_token"] = self._citizen_tokens.id_token(
                 client, authentication, access_token=access_token, nonce=None

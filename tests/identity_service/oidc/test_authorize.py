@@ -98,7 +98,7 @@ async def test_repeated_client_id_or_redirect_uri_is_not_trusted(http: httpx.Asy
         ({"max_age": "-5"}, "invalid_request"),
         ({"response_mode": "fragment"}, "invalid_request"),
         ({"response_mode": "form_post"}, "invalid_request"),
-        ({"request": "eyJhbGciOiJub25lIn0.e30."}, "request_not_supported"),
+        ({"request": "eyJhbGciOiJub25lIn0.e30."}, "invalid_request_object"),
         ({"request_uri": "https://evil.example.com/request.jwt"}, "request_uri_not_supported"),
         ({"prompt": "none"}, "login_required"),
         ({"nonce": "n" * 5000}, "invalid_request"),

@@ -116,3 +116,39 @@ def test_bad_registrations_fail_with_one_line(
     assert result.exit_code == 1
     assert complaint in result.output
     assert "Traceback" not in result.output
+
+
+def test_add_registers_the_high_assurance_switches(
+    environment: IdentitySettings, tmp_path: Path
+) -> None:
+    jwks_file = tmp_path / "jwks.json"
+    key = public_jwk_members(ed25519.Ed25519PrivateKey.generate().public_key())
+    jwks_file.write_text(json.dumps({"keys": [key]}))
+    common = ["add", "--name", "Ngân hàng", "--redirect-uri", "https://nh.example.vn/cb"]
+    fapi2 = runner.invoke(
+        app,
+        [
+            *common,
+            *("--auth-method", "private_key_jwt", "--jwks-file", str(jwks_file)),
+            *("--id-token-alg", "EdDSA", "--fapi2", "--json"),
+        ],
+    )
+    assert fapi2.exit_code == 0, fapi2.output
+    separate = runner.invoke(
+        app, [*common, "--require-par", "--require-dpop", "--require-signed-request-object"]
+    )
+    assert separate.exit_code == 0, separate.output
+    clients = json.loads(runner.invoke(app, ["list", "--json"]).output)
+    by_fapi2 = {entry["fapi2"]: entry for entry in clients if entry["name"] == "Ngân hàng"}
+    assert by_fapi2[True]["require_pushed_authorization_requests"] is True
+    assert by_fapi2[True]["dpop_bound_access_tokens"] is True
+    assert by_fapi2[False]["require_signed_request_object"] is True
+    assert by_fapi2[False]["dpop_bound_access_tokens"] is True
+
+
+def test_add_refuses_a_fapi2_client_with_a_secret(environment: IdentitySettings) -> None:
+    result = runner.invoke(
+        app, ["add", "--name", "X", "--redirect-uri", "https://x.example.vn/cb", "--fapi2"]
+    )
+    assert result.exit_code == 1
+    assert result.output.strip().endswith("a fapi2 client authenticates with private_key_jwt")

@@ -42,7 +42,16 @@ async def test_document_states_the_security_profile(http: httpx.AsyncClient) -> 
     }
     assert document["authorization_response_iss_parameter_supported"] is True
     assert document["claims_parameter_supported"] is False
-    assert document["request_parameter_supported"] is False
+    assert document["request_parameter_supported"] is True
+    assert document["request_uri_parameter_supported"] is False  # only our PAR references
+    assert "none" not in document["request_object_signing_alg_values_supported"]
+    assert document["pushed_authorization_request_endpoint"] == f"{ISSUER}/par"
+    assert set(document["dpop_signing_alg_values_supported"]) == {
+        "ES256",
+        "EdDSA",
+        "RS256",
+        "PS256",
+    }
     assert document["ui_locales_supported"] == ["vi", "en"]
     assert document["acr_values_supported"] == ["urn:natid:acr:level1", "urn:natid:acr:level2"]
 
