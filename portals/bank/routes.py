@@ -56,7 +56,7 @@ def home(
     return portal.render(request, visitor, "home.html", {"applications": mine})
 
 
-@router.get(JWKS_PATH, summary="The public key of the bank's back-end (private_key_jwt)")
+@router.get(JWKS_PATH, summary="The bank's public keys (front-end and back-end, private_key_jwt)")
 def backend_jwks(request: Request) -> Response:
     return JSONResponse(
         request.app.state.backend_jwks,

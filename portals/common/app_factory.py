@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
+from typing import Any
 
 import httpx
 from fastapi import APIRouter, FastAPI, Request
@@ -40,14 +41,17 @@ def build_portal_app(
     *,
     transport: httpx.AsyncBaseTransport | None = None,
     clock: Callable[[], float] = time.time,
+    private_jwk: dict[str, Any] | None = None,
 ) -> tuple[FastAPI, Portal]:
-    """The app and its ``Portal``; the caller creates its own tables on ``portal.engine``."""
+    """The app and its ``Portal``; the caller creates its own tables on ``portal.engine``.
+
+    ``private_jwk`` is the portal's signing key, for ``private_key_jwt``."""
     engine = create_portal_engine(settings.database_url_for(spec.name))
     sessions = SessionStore(
         engine, settings.session_key_for(spec.name), settings.session_ttl_seconds, clock=clock
     )
     sessions.create_schema()
-    eid = EidClient(settings, transport=transport, clock=clock)
+    eid = EidClient(settings, transport=transport, clock=clock, private_jwk=private_jwk)
     backchannel = BackchannelLogout(
         engine,
         sessions,

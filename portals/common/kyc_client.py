@@ -4,7 +4,9 @@ The back-end is a client of its own at the IdP (``demo-bank-backend``,
 ``demo-clinic-backend``): it obtains an access token with the client credentials grant
 (RFC 6749 §4.4) for the ``kyc.verify`` scope, authenticating with a client secret or a
 signed JWT (``private_key_jwt``, RFC 7523) through Authlib's OAuth 2 client, and keeps
-the token until shortly before it expires. It then POSTs what the portal holds about
+the token until shortly before it expires. With ``dpop`` the token is bound to a DPoP
+key of the back-end (RFC 9449; ``portals.common.dpop`` adds the proofs, a fresh one on
+every call) and is sent with the ``DPoP`` scheme. It then POSTs what the portal holds about
 the citizen to ``{issuer}/api/v1/kyc/verify`` and checks the signed answer
 (``kyc_results``) against the IdP's JWKS, shared with the portal's e-ID client.
 
@@ -30,10 +32,9 @@ from typing import Any, Literal
 import authlib.deprecate  # noqa: F401 - installs Authlib's own warning filter first (below)
 import httpx
 from authlib.common.errors import AuthlibBaseError
-from authlib.oauth2.rfc7523 import PrivateKeyJWT
-from authlib.oauth2.rfc7523.assertion import private_key_jwt_sign
-from joserfc.jwk import ECKey, OKPKey, RSAKey
 
+from portals.common.client_assertions import assertion_method, import_private_jwk
+from portals.common.dpop import DpopKey, DpopTransport
 from portals.common.errors import EidLoginError
 from portals.common.kyc_results import KycAnswerError, KycError, KycResult, verify_kyc_result
 from portals.common.oidc_client import EidClient
@@ -50,8 +51,6 @@ KYC_SCOPE = "kyc.verify"
 HTTP_TIMEOUT_SECONDS = 10.0
 # A token is renewed this long before it expires, so a call never carries a dying token.
 TOKEN_RENEW_MARGIN_SECONDS = 30
-ASSERTION_LIFETIME_SECONDS = 60
-_KEY_TYPES = {"EC": ECKey, "RSA": RSAKey, "OKP": OKPKey}
 _UNAVAILABLE_STATUSES = frozenset({429, 502, 503, 504})
 
 
@@ -101,28 +100,6 @@ class KycApplicant:
         return body
 
 
-class _ClockedPrivateKeyJwt(PrivateKeyJWT):
-    """Authlib's ``private_key_jwt`` with ``iat``/``exp`` from the portal's clock and the
-    key's ``kid`` in the header (so the IdP picks the key without trying each)."""
-
-    def __init__(self, *, alg: str, kid: str, clock: Callable[[], float]) -> None:
-        super().__init__(alg=alg)
-        self._kid = kid
-        self._clock = clock
-
-    def sign(self, auth: Any, token_endpoint: str) -> str:
-        now = int(self._clock())
-        return private_key_jwt_sign(
-            auth.client_secret,
-            client_id=auth.client_id,
-            token_endpoint=token_endpoint,
-            alg=self.alg,
-            header={"kid": self._kid},
-            issued_at=now,
-            expires_at=now + ASSERTION_LIFETIME_SECONDS,
-        )
-
-
 class KycClient:
     def __init__(
         self,
@@ -130,6 +107,7 @@ class KycClient:
         credentials: BackendCredentials,
         *,
         transport: httpx.AsyncBaseTransport | None = None,
+        dpop: bool = False,
         clock_skew_seconds: int = 60,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -137,7 +115,9 @@ class KycClient:
             raise ValueError("private_key_jwt needs a private JWK, and only it uses one")
         self._eid = eid
         self._credentials = credentials
-        self._transport = transport
+        self._dpop = DpopTransport(DpopKey(clock=clock), transport) if dpop else None
+        self._transport = self._dpop or transport
+        self._token_type = "Bearer"
         self._skew = clock_skew_seconds
         self._clock = clock
         self._token: str | None = None
@@ -169,6 +149,7 @@ class KycClient:
                     raise KycRefusedError("the token endpoint sent no access token")
                 lifetime = _seconds(token.get("expires_in"))
                 self._token = access_token
+                self._token_type = "DPoP" if token.get("token_type") == "DPoP" else "Bearer"
                 self._token_renew_at = self._clock() + max(lifetime - TOKEN_RENEW_MARGIN_SECONDS, 0)
             return self._token
 
@@ -177,10 +158,12 @@ class KycClient:
         endpoint = metadata.get("token_endpoint")
         if not isinstance(endpoint, str):
             raise KycUnavailableError("discovery names no token endpoint")
+        if self._dpop is not None:
+            self._dpop.add_endpoints(endpoint)
         credentials = self._credentials
         secret: Any = credentials.secret
         if credentials.private_jwk is not None:
-            secret = _import_private_key(credentials.private_jwk)
+            secret = import_private_jwk(credentials.private_jwk)
         async with AsyncOAuth2Client(
             client_id=credentials.client_id,
             client_secret=secret,
@@ -191,11 +174,7 @@ class KycClient:
         ) as oauth:
             if credentials.private_jwk is not None:
                 oauth.register_client_auth_method(
-                    _ClockedPrivateKeyJwt(
-                        alg=str(credentials.private_jwk.get("alg", "ES256")),
-                        kid=str(credentials.private_jwk.get("kid", "")),
-                        clock=self._clock,
-                    )
+                    assertion_method(credentials.private_jwk, self._clock)
                 )
             try:
                 return dict(await oauth.fetch_token(endpoint, grant_type="client_credentials"))
@@ -213,7 +192,10 @@ class KycClient:
                 return await http.post(
                     url,
                     json=applicant.request_body(),
-                    headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+                    headers={
+                        "Authorization": f"{self._token_type} {token}",
+                        "Accept": "application/json",
+                    },
                 )
         except httpx.HTTPError as error:
             raise KycUnavailableError(f"verify API: {type(error).__name__}") from None
@@ -254,13 +236,6 @@ class KycClient:
             return await self._eid.metadata()
         except EidLoginError as error:
             raise KycUnavailableError(f"discovery: {error.detail or error.code}") from None
-
-
-def _import_private_key(jwk: dict[str, Any]) -> ECKey | RSAKey | OKPKey:
-    key_class = _KEY_TYPES.get(str(jwk.get("kty")))
-    if key_class is None or "d" not in jwk:
-        raise ValueError("the back-end key must be a private EC, RSA or OKP JWK")
-    return key_class.import_key(jwk)
 
 
 def _seconds(value: object) -> int:

@@ -7,6 +7,13 @@ top: the RFC 9207 ``iss`` check on the callback, offline ID-token verification a
 the cached JWKS (``id_tokens``), the userinfo call with its ``sub`` check, the URL of
 RP-initiated logout when the IdP advertises an ``end_session_endpoint``, and the
 verification of back-channel logout tokens (``logout_tokens``).
+
+A high-assurance portal (FAPI 2.0) adds three things, each standard: it authenticates
+with ``private_key_jwt`` naming the issuer as audience (Authlib's client auth method,
+``client_assertions``); it pushes the authorization request Authlib built to the PAR
+endpoint (RFC 9126) and sends the browser with only ``client_id`` and ``request_uri``;
+and its tokens are bound to its DPoP key (``dpop``, underneath Authlib), so the userinfo
+call uses the ``DPoP`` scheme.
 """
 
 from __future__ import annotations
@@ -16,12 +23,14 @@ import time
 import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import authlib.deprecate  # noqa: F401 - installs Authlib's own warning filter first (below)
 import httpx
 from authlib.common.errors import AuthlibBaseError
 
+from portals.common.client_assertions import assertion_method, import_private_jwk
+from portals.common.dpop import DpopKey, DpopTransport
 from portals.common.errors import (
     IssuerMismatchError,
     LoginStateError,
@@ -41,6 +50,7 @@ with warnings.catch_warnings():
     # is Authlib's roadmap, nothing a relying party can act on today. Authlib forces its
     # warnings to "always" when first imported, hence that import above this filter.
     warnings.simplefilter("ignore", DeprecationWarning)
+    from authlib.integrations.httpx_client import AsyncOAuth2Client
     from authlib.integrations.starlette_client import OAuth
 
 DISCOVERY_PATH = "/.well-known/openid-configuration"
@@ -57,10 +67,16 @@ class EidClient:
         *,
         transport: httpx.AsyncBaseTransport | None = None,
         clock: Callable[[], float] = time.time,
+        private_jwk: dict[str, Any] | None = None,
     ) -> None:
         self._settings = settings
         self._clock = clock
         self.issuer = settings.issuer.rstrip("/")
+        self._dpop: DpopTransport | None = None
+        if settings.dpop:
+            self._dpop = DpopTransport(DpopKey(clock=clock), transport)
+            transport = self._dpop
+        self._transport = transport
         client_kwargs: dict[str, Any] = {
             "scope": settings.scopes,
             "code_challenge_method": "S256",
@@ -69,13 +85,22 @@ class EidClient:
         }
         if transport is not None:
             client_kwargs["transport"] = transport
-        secret = settings.client_secret
+        self._client_secret: Any = (
+            settings.client_secret.get_secret_value() if settings.client_secret else None
+        )
+        self._auth_methods = []
+        if settings.token_endpoint_auth_method == "private_key_jwt":
+            if private_jwk is None:
+                raise ValueError("private_key_jwt needs the portal's private key")
+            self._client_secret = import_private_jwk(private_jwk)
+            self._auth_methods = [assertion_method(private_jwk, clock, audience=self.issuer)]
         self._oauth = OAuth().register(
             "natid",
             client_id=settings.client_id,
-            client_secret=secret.get_secret_value() if secret is not None else None,
+            client_secret=self._client_secret,
             server_metadata_url=f"{self.issuer}{DISCOVERY_PATH}",
             client_kwargs=client_kwargs,
+            client_auth_methods=self._auth_methods,
         )
         self.keys = JwksCache(
             self._fetch_jwks, min_refetch_seconds=settings.jwks_min_refetch_seconds, clock=clock
@@ -92,13 +117,21 @@ class EidClient:
         if metadata.get("issuer") != self.issuer:
             self._oauth.server_metadata.clear()
             raise IssuerMismatchError("the discovery document names another issuer")
+        if self._dpop is not None:
+            self._dpop.add_endpoints(
+                *(
+                    metadata[name]
+                    for name in ("token_endpoint", "pushed_authorization_request_endpoint")
+                    if isinstance(metadata.get(name), str)
+                )
+            )
         return metadata
 
     async def start_login(
         self, *, level: int, next_path: str, locale: str, login_hint: str | None = None
     ) -> tuple[str, PendingLogin]:
         """The authorization URL to send the browser to, and what the callback will need."""
-        await self.metadata()
+        metadata = await self.metadata()
         extra: dict[str, str] = {"acr_values": acr_for_level(level), "ui_locales": locale}
         if login_hint:
             extra["login_hint"] = login_hint
@@ -106,6 +139,9 @@ class EidClient:
             request = await self._oauth.create_authorization_url(
                 self._settings.redirect_uri, **extra
             )
+            url = request["url"]
+            if self._settings.pushed_authorization_requests:
+                url = await self._pushed(metadata, url)
         except (httpx.HTTPError, AuthlibBaseError) as error:
             raise ProviderUnavailableError(type(error).__name__) from None
         pending = PendingLogin(
@@ -116,7 +152,7 @@ class EidClient:
             next_path=next_path,
             started_at=self._clock(),
         )
-        return request["url"], pending
+        return url, pending
 
     async def finish_login(
         self, pending: PendingLogin | None, callback: Mapping[str, str]
@@ -197,6 +233,43 @@ class EidClient:
         )
         return await verifier.verify(logout_token)
 
+    async def _pushed(self, metadata: Mapping[str, Any], authorization_url: str) -> str:
+        """Push the parameters of ``authorization_url`` (built by Authlib) to the PAR
+        endpoint with the portal's client authentication; the URL that refers to them."""
+        endpoint = metadata.get("pushed_authorization_request_endpoint")
+        if not isinstance(endpoint, str):
+            raise ProviderUnavailableError("discovery names no PAR endpoint")
+        parts = urlsplit(authorization_url)
+        parameters = dict(parse_qsl(parts.query))
+        method = self._settings.token_endpoint_auth_method
+        async with AsyncOAuth2Client(
+            client_id=self._settings.client_id,
+            client_secret=self._client_secret,
+            token_endpoint_auth_method=method,
+            timeout=HTTP_TIMEOUT_SECONDS,
+            transport=self._transport,
+        ) as oauth:
+            for auth_method in self._auth_methods:
+                oauth.register_client_auth_method(auth_method)
+            response = await oauth.request(
+                "POST", endpoint, data=parameters, auth=oauth.client_auth(method)
+            )
+        if response.status_code != 201:
+            try:
+                error = response.json()
+            except ValueError:
+                error = {}
+            if response.status_code >= 500 or not isinstance(error, dict):
+                raise ProviderUnavailableError(f"PAR endpoint: HTTP {response.status_code}")
+            raise ProviderRefusedError(
+                str(error.get("error", "invalid_request")), str(error.get("error_description", ""))
+            )
+        request_uri = response.json().get("request_uri")
+        if not isinstance(request_uri, str):
+            raise ProviderUnavailableError("the PAR endpoint sent no request_uri")
+        query = urlencode({"client_id": self._settings.client_id, "request_uri": request_uri})
+        return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
+
     def _check_response_issuer(self, metadata: Mapping[str, Any], issuer: str | None) -> None:
         if issuer is None:
             if metadata.get("authorization_response_iss_parameter_supported"):
@@ -227,7 +300,16 @@ class EidClient:
         if not endpoint:
             return {}
         try:
-            response = await self._oauth.get(endpoint, token=token)
+            if str(token.get("token_type", "")).lower() == "dpop":
+                # Authlib signs bearer tokens only; the DPoP transport adds the proof.
+                async with httpx.AsyncClient(
+                    transport=self._transport, timeout=HTTP_TIMEOUT_SECONDS
+                ) as http:
+                    response = await http.get(
+                        endpoint, headers={"Authorization": f"DPoP {token['access_token']}"}
+                    )
+            else:
+                response = await self._oauth.get(endpoint, token=token)
             response.raise_for_status()
             claims = response.json()
         except (httpx.HTTPError, ValueError) as error:

@@ -30,9 +30,14 @@ class PortalSettings(BaseSettings):
     issuer: str = DEFAULT_ISSUER
     client_id: str
     client_secret: SecretStr | None = None
-    token_endpoint_auth_method: Literal["client_secret_basic", "client_secret_post"] = (
-        "client_secret_basic"
-    )
+    token_endpoint_auth_method: Literal[
+        "client_secret_basic", "client_secret_post", "private_key_jwt"
+    ] = "client_secret_basic"
+    # The high-assurance profile (a FAPI 2.0 registration needs all three): authorization
+    # requests pushed to the PAR endpoint (RFC 9126), tokens bound to a DPoP key of the
+    # portal (RFC 9449). private_key_jwt needs the portal's private key (the app's).
+    pushed_authorization_requests: bool = False
+    dpop: bool = False
     scopes: str = "openid profile"
     # The portal's own origin as the browser sees it; the callback is {base_url}/auth/callback.
     base_url: str

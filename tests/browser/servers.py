@@ -144,8 +144,10 @@ class DemoSystem:
         if result.returncode != 0:
             raise SystemStartError(f"natid {arguments[0]} failed: {result.stderr[-2000:]}")
 
-    def _register_portals(self) -> dict[str, tuple[str, str]]:
-        """Each portal's demo registration moved to its test port; name → (id, secret)."""
+    def _register_portals(self) -> dict[str, tuple[str, str | None]]:
+        """Each portal's demo registration moved to its test port; name → (id, secret).
+
+        The bank's secret is None: it authenticates with its DEMO key (FAPI 2.0)."""
         demo = {seed.client_id: seed for seed in read_client_seeds(CLIENT_SEEDS)}
         settings = self.settings()
         engine = create_identity_engine(settings.identity_database_url())
@@ -156,7 +158,6 @@ class DemoSystem:
             for name, (client_id, _prefix) in PORTALS.items():
                 registration = self._moved(demo[client_id], name)
                 created = registry.register(registration)
-                assert created.client_secret is not None
                 credentials[name] = (created.client.client_id, created.client_secret)
         finally:
             engine.dispose()
@@ -181,7 +182,7 @@ class DemoSystem:
             ),
         )
 
-    def _launch(self, credentials: dict[str, tuple[str, str]]) -> None:
+    def _launch(self, credentials: dict[str, tuple[str, str | None]]) -> None:
         """Start the four servers at once, then wait until each answers."""
         idp = Service(
             "IdP",
@@ -200,7 +201,9 @@ class DemoSystem:
                 f"{self.portal_url(name)}/",
             )  # fmt: skip
             client_id, client_secret = credentials[name]
-            extra = {f"{prefix}CLIENT_ID": client_id, f"{prefix}CLIENT_SECRET": client_secret}
+            extra = {f"{prefix}CLIENT_ID": client_id}
+            if client_secret is not None:
+                extra[f"{prefix}CLIENT_SECRET"] = client_secret
             self._spawn(portal, self.environment(extra))
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
         for service in self.services:

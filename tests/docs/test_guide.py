@@ -86,7 +86,7 @@ def test_the_option_table_lists_every_option_of_clients_add() -> None:
     add = command.commands["clients"].commands["add"]
     options = {name for parameter in add.params for name in parameter.opts}
     section = guide.text().split("## 2. Discovery")[0]
-    documented = set(re.findall(r"^\| `(--[a-z-]+)`", section, re.MULTILINE))
+    documented = set(re.findall(r"^\| `(--[a-z0-9-]+)`", section, re.MULTILINE))
     assert documented == options - {"--json", "--help"}
 
 

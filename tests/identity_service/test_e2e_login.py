@@ -32,13 +32,13 @@ from tests.identity_service.oidc.environment import (
     seed_test_population,
 )
 from tests.identity_service.oidc.support import (
-    BANK,
-    BANK_REDIRECT,
-    BANK_SECRET,
     CLINIC,
     CLINIC_REDIRECT,
     CLINIC_SECRET,
     ISSUER,
+    LEVEL2_PORTAL,
+    LEVEL2_PORTAL_REDIRECT,
+    LEVEL2_PORTAL_SECRET,
     PUBLIC_SERVICES,
     PUBLIC_SERVICES_REDIRECT,
     PUBLIC_SERVICES_SECRET,
@@ -121,7 +121,13 @@ def clinic(app: FastAPI) -> Portal:
 
 
 def bank(app: FastAPI) -> Portal:
-    return Portal(app, BANK, BANK_SECRET, BANK_REDIRECT, scope="openid profile national_id")
+    return Portal(
+        app,
+        LEVEL2_PORTAL,
+        LEVEL2_PORTAL_SECRET,
+        LEVEL2_PORTAL_REDIRECT,
+        scope="openid profile national_id",
+    )
 
 
 async def test_a_citizen_logs_in_at_a_portal(

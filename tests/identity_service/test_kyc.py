@@ -35,6 +35,7 @@ from tests.identity_service.oidc.environment import (
     make_identity_template,
     seed_test_population,
 )
+from tests.identity_service.oidc.high_assurance import KYC_URL, TOKEN_URL, DpopKey, fresh_proof
 from tests.identity_service.oidc.lifecycle_support import (
     BANK_BACKEND,
     CLINIC_BACKEND,
@@ -551,14 +552,23 @@ async def test_no_answer_is_given_when_the_audit_log_is_unavailable(
 async def test_bank_backends_get_tokens_by_client_credentials_and_can_revoke_them(
     http: httpx.AsyncClient, services: IdentityServices, citizen: CitizenRecord, clock: FakeClock
 ) -> None:
+    # The bank's back-end is registered for DPoP: its token is bound to its key.
+    key = DpopKey()
     issued = await http.post(
         "/token",
         data=bank_backend_form(clock, grant_type="client_credentials", scope="kyc.verify"),
+        headers=fresh_proof(services, clock, key, "POST", TOKEN_URL),
     )
     assert issued.status_code == 200, issued.text
     token = issued.json()["access_token"]
-    response = await call(http, services, query_for(citizen), token=token)
-    claims = await verified_claims_for(http, response, BANK_BACKEND)
+
+    async def call_with_proof() -> httpx.Response:
+        proof = fresh_proof(services, clock, key, "POST", KYC_URL, access_token=token)
+        return await http.post(
+            VERIFY, json=query_for(citizen), headers={"Authorization": f"DPoP {token}", **proof}
+        )
+
+    claims = await verified_claims_for(http, await call_with_proof(), BANK_BACKEND)
     assert claims["result"] == "match"
     # The clinic's back-end authenticates with a secret; its token is for itself only.
     clinic = await http.post(
@@ -578,7 +588,7 @@ async def test_bank_backends_get_tokens_by_client_credentials_and_can_revoke_the
         data=bank_backend_form(clock, token=token),
     )
     assert revoked.status_code == 200
-    assert (await call(http, services, query_for(citizen), token=token)).status_code == 401
+    assert (await call_with_proof()).status_code == 401
 
 
 async def verified_claims_for(

@@ -174,7 +174,6 @@ def public_services(
 def bank(tmp_path: Path, idp: FastAPI, network: Network, clock: FakeClock) -> Iterator[FastAPI]:
     settings = BankSettings(
         client_id="demo-bank",
-        client_secret="demo-secret-demo-bank-not-for-production",
         base_url=BANK,
         **_portal_common(tmp_path, "bank"),
     )

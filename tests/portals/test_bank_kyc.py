@@ -26,7 +26,7 @@ from fastapi import FastAPI
 
 from identity_service.api.deps import IdentityServices
 from portals.bank.app import create_app as create_bank
-from portals.bank.backend_key import load_backend_key, public_jwks, thumbprint
+from portals.bank.keys import load_backend_key, public_jwks, thumbprint
 from portals.bank.settings import BankSettings
 from tests.portals.conftest import CLIENT_SEEDS
 from tests.portals.support import BANK, IDP, Browser, Citizen, FakeClock, Network, log_in
@@ -47,9 +47,18 @@ async def apply(
     )
 
 
-def client_credentials_requests(network: Network) -> list[dict[str, list[str]]]:
+def client_credentials_posts(network: Network) -> list[dict[str, list[str]]]:
+    """Every client-credentials POST, nonce retries included."""
     bodies = [parse_qs(request.content.decode()) for request in network.requests_to(IDP, "/token")]
     return [body for body in bodies if body.get("grant_type") == ["client_credentials"]]
+
+
+def client_credentials_requests(network: Network) -> list[dict[str, list[str]]]:
+    """One per token fetch: a retry with the server's DPoP nonce resends the same body."""
+    fetches: dict[str, dict[str, list[str]]] = {}
+    for body in client_credentials_posts(network):
+        fetches.setdefault(body["client_assertion"][0], body)
+    return list(fetches.values())
 
 
 def answer_claims(page: httpx.Response, services: IdentityServices) -> dict[str, Any]:
@@ -87,8 +96,14 @@ async def test_an_application_is_verified_with_a_signed_answer_shown_on_its_page
     assert claims["iss"] == IDP and claims["aud"] == BACKEND
     assert claims["result"] == "match" and claims["level"] == 1
     assert claims["jti"] in page.text  # the transaction id
-    # The token came by client credentials with a signed client assertion, no secret.
-    (token_request,) = client_credentials_requests(network)
+    # The token came by client credentials with a signed client assertion, no secret, and
+    # a DPoP proof: the first proof lacked the server's nonce and was refused; the retry
+    # carried the same assertion, unspent.
+    first, token_request = client_credentials_posts(network)
+    assert first["client_assertion"] == token_request["client_assertion"]
+    proofs = [request.headers["dpop"] for request in network.requests_to(IDP, "/token")]
+    assert "nonce" not in jwt.decode(proofs[-2], options={"verify_signature": False})
+    assert "nonce" in jwt.decode(proofs[-1], options={"verify_signature": False})
     assert token_request["client_assertion_type"] == [
         "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
     ]
@@ -98,6 +113,8 @@ async def test_an_application_is_verified_with_a_signed_answer_shown_on_its_page
     assert "client_secret" not in token_request
     # What the back-end sent: the application's data, and nothing it did not hold.
     (kyc_call,) = network.requests_to(IDP, KYC_PATH)
+    assert kyc_call.headers["authorization"].startswith("DPoP ")
+    assert jwt.decode(kyc_call.headers["dpop"], options={"verify_signature": False})["ath"]
     sent = json.loads(kyc_call.content)
     assert set(sent) == {"personal_id_number", "full_name", "birth_date", "gender"}
     assert sent["personal_id_number"] == citizens[2].personal_id_number
@@ -302,7 +319,7 @@ async def test_an_unavailable_service_leaves_the_application_pending_for_a_retry
     assert "Các lần đối chiếu trước" in page.text
 
 
-async def test_the_bank_publishes_the_public_key_registered_for_its_back_end(
+async def test_the_bank_publishes_the_public_keys_registered_for_its_two_clients(
     bank: FastAPI, browser: Browser
 ) -> None:
     answer = await browser.get(f"{BANK}/.well-known/jwks.json")
@@ -311,8 +328,15 @@ async def test_the_bank_publishes_the_public_key_registered_for_its_back_end(
     published = answer.json()
     assert all("d" not in key for key in published["keys"])
     registrations = tomllib.loads(CLIENT_SEEDS.read_text())["client"]
-    (backend,) = [client for client in registrations if client["client_id"] == BACKEND]
-    assert published == backend["jwks"]
+    registered = [
+        key
+        for client in registrations
+        if client["client_id"] in ("demo-bank", BACKEND)
+        for key in client["jwks"]["keys"]
+    ]
+    assert sorted(published["keys"], key=lambda key: key["kid"]) == sorted(
+        registered, key=lambda key: key["kid"]
+    )
 
 
 def test_a_configured_key_file_is_generated_once_private_to_its_owner(tmp_path: Path) -> None:

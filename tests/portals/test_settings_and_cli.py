@@ -11,6 +11,7 @@ import pytest
 from pydantic import SecretStr
 from typer.testing import CliRunner
 
+from portals.bank.keys import load_frontend_key, public_jwks
 from portals.bank.settings import BankSettings
 from portals.cli import PortalName, app, build_portal
 from portals.clinic.settings import ClinicSettings
@@ -38,9 +39,22 @@ def test_demo_defaults_match_the_registrations_at_the_idp(
         f"{settings.base_url}/auth/backchannel-logout"
     )
     assert settings.token_endpoint_auth_method == registration["token_endpoint_auth_method"]
-    assert isinstance(settings.client_secret, SecretStr)
-    assert settings.client_secret.get_secret_value() == registration["client_secret"]
+    if settings.token_endpoint_auth_method == "private_key_jwt":
+        assert settings.client_secret is None
+        assert registration["jwks"]
+    else:
+        assert isinstance(settings.client_secret, SecretStr)
+        assert settings.client_secret.get_secret_value() == registration["client_secret"]
+    fapi2 = bool(registration.get("fapi2"))
+    assert settings.pushed_authorization_requests == fapi2
+    assert settings.dpop == fapi2
     assert set(settings.scopes.split()) <= set(registration["scopes"])  # type: ignore[arg-type]
+
+
+def test_the_banks_demo_key_is_the_one_registered_for_it() -> None:
+    (registered,) = registrations()["demo-bank"]["jwks"]["keys"]  # type: ignore[index]
+    (published,) = public_jwks(load_frontend_key(None))["keys"]
+    assert published == registered
 
 
 def test_the_back_ends_defaults_match_their_registrations() -> None:
@@ -48,6 +62,7 @@ def test_the_back_ends_defaults_match_their_registrations() -> None:
     bank_backend = registrations()[bank.kyc_client_id]
     assert bank_backend["token_endpoint_auth_method"] == "private_key_jwt"
     assert bank.kyc_private_key_file is None  # the DEMO key, whose public half is registered
+    assert bank_backend["dpop_bound_access_tokens"] is bank.kyc_dpop is True
     clinic_backend = registrations()[clinic.kyc_client_id]
     assert clinic_backend["token_endpoint_auth_method"] == clinic.kyc_token_endpoint_auth_method
     assert clinic_backend["client_secret"] == clinic.kyc_client_secret.get_secret_value()

@@ -21,10 +21,10 @@ from identity_service.accounts.models import DemoCredential
 from identity_service.api.deps import IdentityServices
 from identity_service.oidc.registration import ClientRegistration
 from tests.identity_service.oidc.support import (
-    BANK,
-    BANK_REDIRECT,
-    BANK_SECRET,
     ISSUER,
+    LEVEL2_PORTAL,
+    LEVEL2_PORTAL_REDIRECT,
+    LEVEL2_PORTAL_SECRET,
     PUBLIC_SERVICES,
     PUBLIC_SERVICES_REDIRECT,
     PUBLIC_SERVICES_SECRET,
@@ -120,8 +120,8 @@ async def test_every_authorization_response_names_the_issuer_once(
     )
     await answer_to(
         "login_required for a level the session lacks",
-        raw_request(BANK, BANK_REDIRECT, prompt="none"),
-        redirect=BANK_REDIRECT,
+        raw_request(LEVEL2_PORTAL, LEVEL2_PORTAL_REDIRECT, prompt="none"),
+        redirect=LEVEL2_PORTAL_REDIRECT,
     )
     # Refusals the citizen causes on the pages.
     denied = raw_request(prompt="consent")
@@ -133,21 +133,21 @@ async def test_every_authorization_response_names_the_issuer_once(
     seen["cancelled"] = assert_names_the_issuer(
         (await browser.submit(page, "cancel")).headers["location"], cancelled
     )
-    too_weak = raw_request(BANK, BANK_REDIRECT, prompt="login")
+    too_weak = raw_request(LEVEL2_PORTAL, LEVEL2_PORTAL_REDIRECT, prompt="login")
     page = await browser.open(too_weak.url)
     weak_answer = await browser.submit(
         page, "login", personal_id_number=citizen.personal_id_number, password=citizen.password
     )
     seen["level-1 account at a level-2 portal"] = assert_names_the_issuer(
-        weak_answer.headers["location"], too_weak, BANK_REDIRECT
+        weak_answer.headers["location"], too_weak, LEVEL2_PORTAL_REDIRECT
     )
     # A level-2 account logged in with its password only: a level-2 portal needs a step-up.
     async with Browser(app) as second_browser:
         await _login(second_browser, raw_request(), level_two)
-        step_up = raw_request(BANK, BANK_REDIRECT, prompt="none")
+        step_up = raw_request(LEVEL2_PORTAL, LEVEL2_PORTAL_REDIRECT, prompt="none")
         response = await second_browser.open(step_up.url)
         seen["interaction_required"] = assert_names_the_issuer(
-            response.headers["location"], step_up, BANK_REDIRECT
+            response.headers["location"], step_up, LEVEL2_PORTAL_REDIRECT
         )
     errors = {label: answer.get("error", ["code"])[0] for label, answer in seen.items()}
     assert errors["consent denied"] == errors["cancelled"] == "access_denied"
@@ -284,10 +284,14 @@ async def test_a_code_shown_to_another_client_is_dead_for_everyone(
 ) -> None:
     request = raw_request()
     code = await code_for(browser, demo[1], request)
-    stolen = await redemption(http, request, code, client=(BANK, BANK_SECRET))
+    stolen = await redemption(http, request, code, client=(LEVEL2_PORTAL, LEVEL2_PORTAL_SECRET))
     assert_oauth_error(stolen, 400, "invalid_grant")
     stolen_with_own_uri = await redemption(
-        http, request, code, client=(BANK, BANK_SECRET), redirect_uri=BANK_REDIRECT
+        http,
+        request,
+        code,
+        client=(LEVEL2_PORTAL, LEVEL2_PORTAL_SECRET),
+        redirect_uri=LEVEL2_PORTAL_REDIRECT,
     )
     assert_oauth_error(stolen_with_own_uri, 400, "invalid_grant")
     assert_oauth_error(await redemption(http, request, code), 400, "invalid_grant")
@@ -299,7 +303,7 @@ async def test_a_client_cannot_claim_another_clients_id_in_the_body(
     request = raw_request()
     code = await code_for(browser, demo[1], request)
     posing = await redemption(
-        http, request, code, client=(BANK, BANK_SECRET), client_id=PUBLIC_SERVICES
+        http, request, code, client=(LEVEL2_PORTAL, LEVEL2_PORTAL_SECRET), client_id=PUBLIC_SERVICES
     )
     assert_oauth_error(posing, 401, "invalid_client")
 

@@ -20,8 +20,8 @@ from identity_service.accounts.models import DemoCredential
 from identity_service.oidc.interactions import BROWSER_COOKIE
 from identity_service.oidc.sessions import SESSION_COOKIE
 from tests.identity_service.oidc.support import (
-    BANK,
-    BANK_REDIRECT,
+    LEVEL2_PORTAL,
+    LEVEL2_PORTAL_REDIRECT,
     Browser,
     FakeClock,
     csrf_token_of,
@@ -42,7 +42,9 @@ async def page_at(step: str, browser: Browser, demo: dict[int, DemoCredential]) 
     if step in ("login", "cancel"):
         page = await browser.open(raw_request(prompt="login").url)
     elif step == "second-factor":
-        page = await browser.open(raw_request(BANK, BANK_REDIRECT, prompt="login").url)
+        page = await browser.open(
+            raw_request(LEVEL2_PORTAL, LEVEL2_PORTAL_REDIRECT, prompt="login").url
+        )
         page = await browser.submit(
             page, "login", personal_id_number=demo[2].personal_id_number, password=demo[2].password
         )
@@ -180,7 +182,7 @@ async def test_a_step_up_rotates_the_session_cookie(
         page, "login", personal_id_number=citizen.personal_id_number, password=citizen.password
     )
     before = browser.http.cookies.get(SESSION_COOKIE)
-    page = await browser.open(raw_request(BANK, BANK_REDIRECT).url)
+    page = await browser.open(raw_request(LEVEL2_PORTAL, LEVEL2_PORTAL_REDIRECT).url)
     assert citizen.totp_secret is not None
     await browser.submit(page, "second-factor", code=totp_code(citizen.totp_secret, clock))
     after = browser.http.cookies.get(SESSION_COOKIE)

@@ -16,8 +16,8 @@ import pytest
 from identity_service.api.deps import IdentityServices
 from identity_service.oidc.registration import ClientRegistration
 from tests.identity_service.oidc.support import (
-    BANK,
-    BANK_REDIRECT,
+    LEVEL2_PORTAL,
+    LEVEL2_PORTAL_REDIRECT,
     PUBLIC_SERVICES,
     PUBLIC_SERVICES_REDIRECT,
     raw_request,
@@ -156,10 +156,10 @@ async def test_near_misses_of_a_hostname_redirect_uri_get_a_page(
 
 async def test_another_clients_registered_uri_is_not_trusted(http: httpx.AsyncClient) -> None:
     assert_page_without_redirect(
-        await http.get(raw_request(PUBLIC_SERVICES, BANK_REDIRECT).url), 400
+        await http.get(raw_request(PUBLIC_SERVICES, LEVEL2_PORTAL_REDIRECT).url), 400
     )
     assert_page_without_redirect(
-        await http.get(raw_request(BANK, PUBLIC_SERVICES_REDIRECT).url), 400
+        await http.get(raw_request(LEVEL2_PORTAL, PUBLIC_SERVICES_REDIRECT).url), 400
     )
 
 
@@ -204,7 +204,7 @@ async def test_a_repeated_client_id_or_redirect_uri_is_never_trusted(
 ) -> None:
     request = raw_request()
     evil_uri = httpx.QueryParams({"redirect_uri": f"https://{EVIL}/cb"})
-    other_client = httpx.QueryParams({"client_id": BANK})
+    other_client = httpx.QueryParams({"client_id": LEVEL2_PORTAL})
     for extra in (evil_uri, other_client):
         for url in (f"{request.url}&{extra}", f"/authorize?{extra}&{request.url.split('?')[1]}"):
             assert_page_without_redirect(await http.get(url), 400)

@@ -21,7 +21,7 @@ from tests.identity_service.oidc.lifecycle_support import (
     revoke,
     userinfo_status,
 )
-from tests.identity_service.oidc.support import BANK, BANK_SECRET, Browser
+from tests.identity_service.oidc.support import LEVEL2_PORTAL, LEVEL2_PORTAL_SECRET, Browser
 from tests.security.adversary import SQL_PAYLOADS, assert_oauth_error
 
 pytestmark = pytest.mark.anyio
@@ -47,7 +47,10 @@ async def test_another_client_can_do_nothing_with_a_portals_refresh_token(
 ) -> None:
     tokens = await citizen_tokens(http, browser, demo[1])
     victims = tokens["refresh_token"]
-    other = {"client_id": BANK, "secret": BANK_SECRET}  # registered for refresh too
+    other = {
+        "client_id": LEVEL2_PORTAL,
+        "secret": LEVEL2_PORTAL_SECRET,
+    }  # registered for refresh too
     assert_oauth_error(await refresh(http, victims, **other), 400, "invalid_grant")
     looked_at = await introspect(http, victims, **other)
     assert looked_at.status_code == 200 and looked_at.json() == {"active": False}

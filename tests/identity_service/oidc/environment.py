@@ -21,12 +21,14 @@ from identity_service.app import create_app
 from identity_service.config import IdentitySettings
 from identity_service.db import create_identity_engine, create_identity_schema
 from identity_service.keys import KeyStore
+from identity_service.oidc.client_seeds import load_client_seeds
 from identity_service.state import RedisStateStore, StateStore
 from population_db.loader import seed_population
 from tests.identity_service.oidc.support import ISSUER, FakeClock
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 CLIENT_SEEDS = REPO_ROOT / "seeds" / "clients.toml"
+TEST_CLIENT_SEEDS = Path(__file__).resolve().parent / "level2_portal.toml"
 TEST_SECRET = "test-server-secret-for-natid-oidc-tests"
 TEST_PASSPHRASE = "test-key-passphrase"
 # Real argon2id, deliberately cheap (warehouse's trick): tests stay fast.
@@ -104,7 +106,10 @@ def redis_state_store(url: str, clock: FakeClock) -> Iterator[RedisStateStore]:
 
 
 def make_app(settings: IdentitySettings, state: StateStore, clock: FakeClock) -> FastAPI:
-    return create_app(settings, state_store=state, client_seeds=CLIENT_SEEDS, clock=clock)
+    """The IdP with the demo clients and the tests' own level-2 portal."""
+    app = create_app(settings, state_store=state, client_seeds=CLIENT_SEEDS, clock=clock)
+    load_client_seeds(app.state.services.clients, TEST_CLIENT_SEEDS)
+    return app
 
 
 def close_app(app: FastAPI) -> None:

@@ -12,10 +12,10 @@ from identity_service.oidc.registration import ClientRegistration
 from identity_service.state import MemoryStateStore
 from tests.identity_service.oidc.environment import CLIENT_SEEDS
 from tests.identity_service.oidc.support import (
-    BANK_REDIRECT,
     CLINIC,
     CLINIC_REDIRECT,
     ISSUER,
+    LEVEL2_PORTAL_REDIRECT,
     PUBLIC_SERVICES_REDIRECT,
     query_of,
     raw_request,
@@ -35,7 +35,7 @@ ATTACK_REDIRECT_URIS = [
     "HTTP://127.0.0.1:8101/auth/callback",  # case-changed scheme
     "http://127.0.0.1:8101/Auth/Callback",  # case-changed path
     "http://127.0.0.1:81010/auth/callback",  # other port
-    BANK_REDIRECT,  # another client's registered URI
+    LEVEL2_PORTAL_REDIRECT,  # another client's registered URI
     "http://127.0.0.1:8101@evil.example.com/auth/callback",  # user-info trick
     "http://evil.example.com/http://127.0.0.1:8101/auth/callback",  # registered URI as a suffix
     "//evil.example.com/auth/callback",

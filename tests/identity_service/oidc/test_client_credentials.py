@@ -8,6 +8,7 @@ import pytest
 
 from identity_service.api.deps import IdentityServices
 from identity_service.oidc.registration import ClientRegistration, ClientRegistrationError
+from tests.identity_service.oidc.high_assurance import TOKEN_URL, DpopKey, fresh_proof
 from tests.identity_service.oidc.lifecycle_support import (
     BANK_BACKEND,
     CLINIC_BACKEND,
@@ -61,15 +62,24 @@ async def test_without_scope_the_registered_machine_scopes_are_granted(
     assert response.json()["scope"] == "kyc.verify"
 
 
-async def test_the_bank_back_end_authenticates_with_private_key_jwt(
-    http: httpx.AsyncClient, clock: FakeClock
+async def test_the_bank_back_end_authenticates_with_private_key_jwt_and_dpop(
+    http: httpx.AsyncClient, services: IdentityServices, clock: FakeClock
 ) -> None:
-    response = await http.post(
+    without_proof = await http.post(
         "/token", data=bank_backend_form(clock, grant_type="client_credentials")
     )
+    assert_oauth_error(without_proof, 400, "invalid_dpop_proof")
+    key = DpopKey()
+    response = await http.post(
+        "/token",
+        data=bank_backend_form(clock, grant_type="client_credentials"),
+        headers=fresh_proof(services, clock, key, "POST", TOKEN_URL),
+    )
     assert response.status_code == 200, response.text
+    assert response.json()["token_type"] == "DPoP"
     claims = await verified(http, response.json()["access_token"], audience=ISSUER)
     assert claims["sub"] == BANK_BACKEND
+    assert claims["cnf"] == {"jkt": key.jkt}
 
 
 @pytest.mark.parametrize(

@@ -12,9 +12,9 @@ from fastapi import FastAPI
 
 from identity_service.accounts.models import DemoCredential
 from tests.identity_service.oidc.support import (
-    BANK,
-    BANK_REDIRECT,
     ISSUER,
+    LEVEL2_PORTAL,
+    LEVEL2_PORTAL_REDIRECT,
     PUBLIC_SERVICES_REDIRECT,
     Browser,
     FakeClock,
@@ -189,7 +189,7 @@ async def test_level_two_login_asks_for_the_code_after_the_password(
     browser: Browser, demo: dict[int, DemoCredential], clock: FakeClock
 ) -> None:
     citizen = demo[2]
-    page = await open_login(browser, client_id=BANK, redirect_uri=BANK_REDIRECT)
+    page = await open_login(browser, client_id=LEVEL2_PORTAL, redirect_uri=LEVEL2_PORTAL_REDIRECT)
     assert "mức độ 2" in page.text
     second = await browser.submit(
         page, "login", personal_id_number=citizen.personal_id_number, password=citizen.password
@@ -209,7 +209,7 @@ async def test_level_two_login_asks_for_the_code_after_the_password(
 async def test_a_level_one_account_cannot_enter_a_level_two_portal(
     browser: Browser, demo: dict[int, DemoCredential]
 ) -> None:
-    page = await open_login(browser, client_id=BANK, redirect_uri=BANK_REDIRECT)
+    page = await open_login(browser, client_id=LEVEL2_PORTAL, redirect_uri=LEVEL2_PORTAL_REDIRECT)
     answer = await browser.submit(
         page, "login", personal_id_number=demo[1].personal_id_number, password=demo[1].password
     )

@@ -20,9 +20,9 @@ from tests.identity_service.oidc.lifecycle_support import (
     revoke,
 )
 from tests.identity_service.oidc.support import (
-    BANK,
-    BANK_SECRET,
     ISSUER,
+    LEVEL2_PORTAL,
+    LEVEL2_PORTAL_SECRET,
     PUBLIC_SERVICES,
     Browser,
     FakeClock,
@@ -71,7 +71,9 @@ async def test_another_clients_tokens_are_just_inactive(
 ) -> None:
     tokens = await citizen_tokens(http, browser, demo[1])
     for token in (tokens["access_token"], tokens["refresh_token"]):
-        response = await introspect(http, token, client_id=BANK, secret=BANK_SECRET)
+        response = await introspect(
+            http, token, client_id=LEVEL2_PORTAL, secret=LEVEL2_PORTAL_SECRET
+        )
         assert response.status_code == 200
         assert response.json() == INACTIVE
 
@@ -164,5 +166,7 @@ async def test_public_clients_cannot_introspect(
 
 
 async def test_a_token_is_required(http: httpx.AsyncClient) -> None:
-    response = await http.post("/introspect", data={}, headers=basic_auth(BANK, BANK_SECRET))
+    response = await http.post(
+        "/introspect", data={}, headers=basic_auth(LEVEL2_PORTAL, LEVEL2_PORTAL_SECRET)
+    )
     assert_oauth_error(response, 400, "invalid_request")

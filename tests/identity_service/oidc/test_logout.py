@@ -18,15 +18,16 @@ from identity_service.api.deps import IdentityServices
 from identity_service.app import create_app
 from identity_service.config import IdentitySettings
 from identity_service.oidc.backchannel import BACKCHANNEL_LOGOUT_EVENT
+from identity_service.oidc.client_seeds import load_client_seeds
 from identity_service.state import MemoryStateStore
 from identity_service.tokens import TokenService
-from tests.identity_service.oidc.environment import CLIENT_SEEDS, close_app
+from tests.identity_service.oidc.environment import CLIENT_SEEDS, TEST_CLIENT_SEEDS, close_app
 from tests.identity_service.oidc.lifecycle_support import citizen_tokens, verified
 from tests.identity_service.oidc.support import (
-    BANK,
-    BANK_REDIRECT,
-    BANK_SECRET,
     ISSUER,
+    LEVEL2_PORTAL,
+    LEVEL2_PORTAL_REDIRECT,
+    LEVEL2_PORTAL_SECRET,
     PUBLIC_SERVICES,
     Browser,
     FakeClock,
@@ -37,7 +38,7 @@ from tests.identity_service.oidc.support import (
 pytestmark = pytest.mark.anyio
 HOME = "http://127.0.0.1:8101/"
 PUBLIC_SERVICES_BACKCHANNEL = "http://127.0.0.1:8101/auth/backchannel-logout"
-BANK_BACKCHANNEL = "http://127.0.0.1:8102/auth/backchannel-logout"
+LEVEL2_PORTAL_BACKCHANNEL = "http://127.0.0.1:8102/auth/backchannel-logout"
 _HIDDEN = re.compile(r'<input type="hidden" name="([a-z_]+)" value="([^"]*)">')
 
 
@@ -78,6 +79,7 @@ def app(
         clock=clock,
         backchannel_transport=httpx.MockTransport(receiver),
     )
+    load_client_seeds(application.state.services.clients, TEST_CLIENT_SEEDS)
     yield application
     close_app(application)
 
@@ -153,9 +155,9 @@ async def test_logout_notifies_every_portal_of_the_session(
         http,
         browser,
         citizen,
-        client_id=BANK,
-        secret=BANK_SECRET,
-        redirect_uri=BANK_REDIRECT,
+        client_id=LEVEL2_PORTAL,
+        secret=LEVEL2_PORTAL_SECRET,
+        redirect_uri=LEVEL2_PORTAL_REDIRECT,
         scope="openid profile",
         clock=clock,
     )  # single sign-on, stepped up to level 2: the same session
@@ -163,13 +165,13 @@ async def test_logout_notifies_every_portal_of_the_session(
     await browser.open(logout_url(id_token_hint=at_portal["id_token"]))
 
     logout_tokens = receiver.tokens()
-    assert set(logout_tokens) == {PUBLIC_SERVICES_BACKCHANNEL, BANK_BACKCHANNEL}
+    assert set(logout_tokens) == {PUBLIC_SERVICES_BACKCHANNEL, LEVEL2_PORTAL_BACKCHANNEL}
     for _url, request in receiver.received:
         assert request.method == "POST"
         assert request.headers["content-type"] == "application/x-www-form-urlencoded"
     for url, client_id, id_token, alg in (
         (PUBLIC_SERVICES_BACKCHANNEL, PUBLIC_SERVICES, at_portal["id_token"], "RS256"),
-        (BANK_BACKCHANNEL, BANK, at_bank["id_token"], "ES256"),
+        (LEVEL2_PORTAL_BACKCHANNEL, LEVEL2_PORTAL, at_bank["id_token"], "ES256"),
     ):
         token = logout_tokens[url]
         header = jwt.get_unverified_header(token)
@@ -287,7 +289,9 @@ async def test_a_client_id_contradicting_the_hint_is_not_trusted(
 ) -> None:
     tokens = await citizen_tokens(http, browser, demo[1], scope="openid profile")
     page = await browser.open(
-        logout_url(id_token_hint=tokens["id_token"], client_id=BANK, post_logout_redirect_uri=HOME)
+        logout_url(
+            id_token_hint=tokens["id_token"], client_id=LEVEL2_PORTAL, post_logout_redirect_uri=HOME
+        )
     )
     assert page.status_code == 200 and 'action="/logout/confirm"' in page.text
     assert await still_logged_in(browser)

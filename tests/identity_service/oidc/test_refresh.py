@@ -21,9 +21,9 @@ from tests.identity_service.oidc.lifecycle_support import (
     verified,
 )
 from tests.identity_service.oidc.support import (
-    BANK,
-    BANK_REDIRECT,
-    BANK_SECRET,
+    LEVEL2_PORTAL,
+    LEVEL2_PORTAL_REDIRECT,
+    LEVEL2_PORTAL_SECRET,
     PUBLIC_SERVICES,
     PUBLIC_SERVICES_SECRET,
     Browser,
@@ -90,7 +90,7 @@ async def test_refresh_keeps_level_two_from_a_step_up(
     http: httpx.AsyncClient, browser: Browser, demo: dict[int, DemoCredential], clock: FakeClock
 ) -> None:
     citizen = demo[2]
-    request = raw_request(BANK, BANK_REDIRECT, "openid profile offline_access")
+    request = raw_request(LEVEL2_PORTAL, LEVEL2_PORTAL_REDIRECT, "openid profile offline_access")
     code = await obtain_code(
         browser,
         request,
@@ -104,18 +104,20 @@ async def test_refresh_keeps_level_two_from_a_step_up(
         data={
             "grant_type": "authorization_code",
             "code": code,
-            "redirect_uri": BANK_REDIRECT,
+            "redirect_uri": LEVEL2_PORTAL_REDIRECT,
             "code_verifier": request.code_verifier,
         },
-        headers=basic_auth(BANK, BANK_SECRET),
+        headers=basic_auth(LEVEL2_PORTAL, LEVEL2_PORTAL_SECRET),
     )
     assert first.status_code == 200, first.text
     clock.advance(3600)  # long after the SSO login; refresh still needs no new TOTP
 
-    second = await refresh(http, first.json()["refresh_token"], client_id=BANK, secret=BANK_SECRET)
+    second = await refresh(
+        http, first.json()["refresh_token"], client_id=LEVEL2_PORTAL, secret=LEVEL2_PORTAL_SECRET
+    )
 
     assert second.status_code == 200, second.text
-    claims = await verified(http, second.json()["id_token"], audience=BANK)
+    claims = await verified(http, second.json()["id_token"], audience=LEVEL2_PORTAL)
     assert claims["acr"] == "urn:natid:acr:level2"
     assert claims["amr"] == ["pwd", "otp", "mfa"]
 
@@ -159,14 +161,16 @@ async def test_a_refresh_token_presented_by_another_client_is_refused_not_burned
 ) -> None:
     tokens = await citizen_tokens(http, browser, demo[1])
 
-    stolen = await refresh(http, tokens["refresh_token"], client_id=BANK, secret=BANK_SECRET)
+    stolen = await refresh(
+        http, tokens["refresh_token"], client_id=LEVEL2_PORTAL, secret=LEVEL2_PORTAL_SECRET
+    )
 
     assert_oauth_error(stolen, 400, "invalid_grant")
     assert "another client" not in stolen.text  # says nothing about whose token it is
     # The rightful portal keeps working with the same token.
     assert (await refresh(http, tokens["refresh_token"])).status_code == 200
     refused = [entry for entry in services.audit.tail(20) if entry.event == "token.refused"]
-    assert refused and refused[-1].client_id == BANK
+    assert refused and refused[-1].client_id == LEVEL2_PORTAL
     assert refused[-1].details["reason"] == "issued_to_another_client"
 
 

@@ -21,9 +21,9 @@ from tests.identity_service.oidc.lifecycle_support import (
     userinfo_status,
 )
 from tests.identity_service.oidc.support import (
-    BANK,
-    BANK_SECRET,
     ISSUER,
+    LEVEL2_PORTAL,
+    LEVEL2_PORTAL_SECRET,
     PUBLIC_SERVICES,
     Browser,
     FakeClock,
@@ -46,7 +46,9 @@ pytestmark = pytest.mark.anyio
 async def test_unknown_tokens_are_accepted_silently(
     http: httpx.AsyncClient, form: dict[str, str]
 ) -> None:
-    response = await http.post("/revoke", data=form, headers=basic_auth(BANK, BANK_SECRET))
+    response = await http.post(
+        "/revoke", data=form, headers=basic_auth(LEVEL2_PORTAL, LEVEL2_PORTAL_SECRET)
+    )
     assert response.status_code == 200
     assert response.content == b""
     assert response.headers["cache-control"] == "no-store"
@@ -56,13 +58,15 @@ async def test_revocation_needs_client_authentication(
     http: httpx.AsyncClient, browser: Browser, demo: dict[int, DemoCredential]
 ) -> None:
     tokens = await citizen_tokens(http, browser, demo[1])
-    for headers in ({}, basic_auth(BANK, "wrong")):
+    for headers in ({}, basic_auth(LEVEL2_PORTAL, "wrong")):
         response = await http.post(
             "/revoke", data={"token": tokens["access_token"]}, headers=headers
         )
         assert_oauth_error(response, 401, "invalid_client")
     assert await userinfo_status(http, tokens["access_token"]) == 200
-    missing = await http.post("/revoke", data={}, headers=basic_auth(BANK, BANK_SECRET))
+    missing = await http.post(
+        "/revoke", data={}, headers=basic_auth(LEVEL2_PORTAL, LEVEL2_PORTAL_SECRET)
+    )
     assert_oauth_error(missing, 400, "invalid_request")
 
 
@@ -106,7 +110,7 @@ async def test_another_clients_tokens_are_not_revoked(
 ) -> None:
     tokens = await citizen_tokens(http, browser, demo[1])
     for token in (tokens["access_token"], tokens["refresh_token"]):
-        response = await revoke(http, token, client_id=BANK, secret=BANK_SECRET)
+        response = await revoke(http, token, client_id=LEVEL2_PORTAL, secret=LEVEL2_PORTAL_SECRET)
         assert response.status_code == 200 and response.content == b""
     assert await userinfo_status(http, tokens["access_token"]) == 200
     assert (await refresh(http, tokens["refresh_token"])).status_code == 200

@@ -9,11 +9,11 @@ import pytest
 from identity_service.accounts.models import DemoCredential
 from identity_service.api.deps import IdentityServices
 from tests.identity_service.oidc.support import (
-    BANK,
-    BANK_REDIRECT,
-    BANK_SECRET,
     CLINIC,
     CLINIC_REDIRECT,
+    LEVEL2_PORTAL,
+    LEVEL2_PORTAL_REDIRECT,
+    LEVEL2_PORTAL_SECRET,
     Browser,
     FakeClock,
     RawRequest,
@@ -76,7 +76,9 @@ async def test_prompt_none_answers_with_the_right_error(
     assert query_of(silent.headers["location"])["code"]
     new_portal = await browser.open(raw_request(CLINIC, CLINIC_REDIRECT, prompt="none").url)
     assert query_of(new_portal.headers["location"])["error"] == "consent_required"
-    higher_level = await browser.open(raw_request(BANK, BANK_REDIRECT, prompt="none").url)
+    higher_level = await browser.open(
+        raw_request(LEVEL2_PORTAL, LEVEL2_PORTAL_REDIRECT, prompt="none").url
+    )
     assert query_of(higher_level.headers["location"])["error"] == "interaction_required"
 
 
@@ -107,7 +109,7 @@ async def test_step_up_asks_only_for_the_code_and_reports_level_two(
     await logged_in(browser, citizen)
     session_before = browser.http.cookies.get("natid_session")
     clock.advance(30)
-    request: RawRequest = raw_request(BANK, BANK_REDIRECT)
+    request: RawRequest = raw_request(LEVEL2_PORTAL, LEVEL2_PORTAL_REDIRECT)
     page = await browser.open(request.url)
     assert steps_of(page) == ["second-factor", "cancel"]  # no password form
     consent = await browser.submit(
@@ -121,16 +123,18 @@ async def test_step_up_asks_only_for_the_code_and_reports_level_two(
         data={
             "grant_type": "authorization_code",
             "code": code,
-            "redirect_uri": BANK_REDIRECT,
+            "redirect_uri": LEVEL2_PORTAL_REDIRECT,
             "code_verifier": request.code_verifier,
         },
-        headers=basic_auth(BANK, BANK_SECRET),
+        headers=basic_auth(LEVEL2_PORTAL, LEVEL2_PORTAL_SECRET),
     )
     claims = jwt.decode(tokens.json()["id_token"], options={"verify_signature": False})
     assert claims["acr"] == "urn:natid:acr:level2"
     assert claims["amr"] == ["pwd", "otp", "mfa"]
     # The stepped-up session now satisfies level 2 silently, and level 1 portals too.
-    silent = await browser.open(raw_request(BANK, BANK_REDIRECT, prompt="none").url)
+    silent = await browser.open(
+        raw_request(LEVEL2_PORTAL, LEVEL2_PORTAL_REDIRECT, prompt="none").url
+    )
     assert query_of(silent.headers["location"])["code"]
 
 
@@ -138,7 +142,7 @@ async def test_a_level_one_session_cannot_step_up_without_a_second_factor(
     browser: Browser, demo: dict[int, DemoCredential]
 ) -> None:
     await logged_in(browser, demo[1])
-    page = await browser.open(raw_request(BANK, BANK_REDIRECT).url)
+    page = await browser.open(raw_request(LEVEL2_PORTAL, LEVEL2_PORTAL_REDIRECT).url)
     assert steps_of(page) == ["login", "cancel"]  # a fresh login, perhaps of someone else
 
 

@@ -28,9 +28,9 @@ from tests.identity_service.oidc.environment import (
     CHEAP_ARGON2,
 )
 from tests.identity_service.oidc.support import (
-    BANK,
-    BANK_REDIRECT,
-    BANK_SECRET,
+    LEVEL2_PORTAL,
+    LEVEL2_PORTAL_REDIRECT,
+    LEVEL2_PORTAL_SECRET,
     PUBLIC_SERVICES,
     PUBLIC_SERVICES_REDIRECT,
     PUBLIC_SERVICES_SECRET,
@@ -140,7 +140,9 @@ async def test_a_step_up_and_a_level_two_login_are_audited(
     async with public_services(idp) as portal:
         attempt = portal.start()
         await log_in(browser, attempt, citizen.personal_id_number, citizen.password)
-    async with Portal(idp.app, BANK, BANK_SECRET, BANK_REDIRECT, scope="openid profile") as bank:
+    async with Portal(
+        idp.app, LEVEL2_PORTAL, LEVEL2_PORTAL_SECRET, LEVEL2_PORTAL_REDIRECT, scope="openid profile"
+    ) as bank:
         page = await browser.open(bank.start().url)
         assert next(action.rsplit("/", 1)[1] for action in form_actions(page)) == "second-factor"
         page = await browser.submit(page, "second-factor", code="000000")
@@ -151,14 +153,20 @@ async def test_a_step_up_and_a_level_two_login_are_audited(
     (failed,) = [e for e in events(services, "login.failure") if e.details.get("step_up")]
     assert failed.details["factor"] == "totp" and failed.level == 2
     (step_up,) = events(services, "stepup")
-    assert (step_up.client_id, step_up.level) == (BANK, 2)
+    assert (step_up.client_id, step_up.level) == (LEVEL2_PORTAL, 2)
     assert step_up.actor == services.audit.subject_ref(citizen.personal_id_number)
     assert_nothing_secret(services.audit.tail(200), citizen.totp_secret, "000000")
 
     # A fresh browser logs in at the bank directly: a level-2 login, no step-up.
     async with (
         Browser(idp.app) as other,
-        Portal(idp.app, BANK, BANK_SECRET, BANK_REDIRECT, scope="openid profile") as bank,
+        Portal(
+            idp.app,
+            LEVEL2_PORTAL,
+            LEVEL2_PORTAL_SECRET,
+            LEVEL2_PORTAL_REDIRECT,
+            scope="openid profile",
+        ) as bank,
     ):
         clock.advance(30)
         await log_in(
