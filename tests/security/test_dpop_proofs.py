@@ -19,9 +19,10 @@ from tests.identity_service.oidc.high_assurance import (
     DpopKey,
     KeyHoldingClient,
     fresh_proof,
+    plain_code,
     redeem,
 )
-from tests.identity_service.oidc.support import Browser, FakeClock, obtain_code
+from tests.identity_service.oidc.support import Browser, FakeClock
 from tests.security.adversary import assert_oauth_error, b64url, compact, hs256, sign
 
 pytestmark = pytest.mark.anyio
@@ -169,8 +170,7 @@ async def test_a_stolen_bound_token_is_useless_without_the_key(
     client = KeyHoldingClient(services, clock)
     key = DpopKey()
     request = client.raw_request()
-    citizen = demo[1]
-    code = await obtain_code(browser, request, citizen.personal_id_number, citizen.password)
+    code = await plain_code(browser, request, demo[1])
     issued = await redeem(
         http, client, code, request, headers=fresh_proof(services, clock, key, "POST", TOKEN_URL)
     )

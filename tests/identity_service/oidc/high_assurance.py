@@ -177,6 +177,11 @@ class KeyHoldingClient:
         return raw_request(self.client_id, self.redirect_uri, scope, **overrides)
 
 
+async def plain_code(browser: Browser, request: RawRequest, citizen: DemoCredential) -> str:
+    """The code of a plain (not pushed) request after ``citizen`` logs in with a password."""
+    return await obtain_code(browser, request, citizen.personal_id_number, citizen.password)
+
+
 async def push(
     http: httpx.AsyncClient,
     client: KeyHoldingClient,

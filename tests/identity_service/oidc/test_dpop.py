@@ -18,11 +18,12 @@ from tests.identity_service.oidc.high_assurance import (
     DpopKey,
     KeyHoldingClient,
     fresh_proof,
+    plain_code,
     redeem,
     unverified_claims,
 )
 from tests.identity_service.oidc.lifecycle_support import assert_oauth_error
-from tests.identity_service.oidc.support import Browser, FakeClock, obtain_code, raw_request
+from tests.identity_service.oidc.support import Browser, FakeClock, raw_request
 
 pytestmark = pytest.mark.anyio
 
@@ -39,7 +40,7 @@ async def _bound_tokens(
     key: DpopKey,
 ) -> dict[str, str]:
     request = client.raw_request("openid profile offline_access")
-    code = await obtain_code(browser, request, citizen.personal_id_number, citizen.password)
+    code = await plain_code(browser, request, citizen)
     response = await redeem(
         http, client, code, request, headers=fresh_proof(services, clock, key, "POST", TOKEN_URL)
     )
@@ -97,8 +98,7 @@ async def test_a_bearer_token_sent_with_the_dpop_scheme_is_refused(
 ) -> None:
     client = KeyHoldingClient(services, clock)
     request = client.raw_request()
-    citizen = demo[1]
-    code = await obtain_code(browser, request, citizen.personal_id_number, citizen.password)
+    code = await plain_code(browser, request, demo[1])
     tokens = (await redeem(http, client, code, request)).json()
     assert tokens["token_type"] == "Bearer"
     assert "cnf" not in unverified_claims(tokens["access_token"])
@@ -120,8 +120,7 @@ async def test_without_the_servers_nonce_the_client_is_told_which_to_use(
     client = KeyHoldingClient(services, clock, dpop_bound_access_tokens=True)
     key = DpopKey()
     request = client.raw_request()
-    citizen = demo[1]
-    code = await obtain_code(browser, request, citizen.personal_id_number, citizen.password)
+    code = await plain_code(browser, request, demo[1])
     form = {
         "grant_type": "authorization_code",
         "code": code,
@@ -192,8 +191,7 @@ async def test_a_client_registered_for_dpop_must_send_a_proof(
 ) -> None:
     client = KeyHoldingClient(services, clock, dpop_bound_access_tokens=True)
     request = client.raw_request()
-    citizen = demo[1]
-    code = await obtain_code(browser, request, citizen.personal_id_number, citizen.password)
+    code = await plain_code(browser, request, demo[1])
     assert_oauth_error(await redeem(http, client, code, request), 400, "invalid_dpop_proof")
 
 
@@ -241,8 +239,7 @@ async def test_a_public_clients_refresh_token_works_only_with_its_key(
     ).client.client_id
     key = DpopKey("EdDSA")
     request = raw_request(client_id, PUBLIC_REDIRECT, "openid profile offline_access")
-    citizen = demo[1]
-    code = await obtain_code(browser, request, citizen.personal_id_number, citizen.password)
+    code = await plain_code(browser, request, demo[1])
     exchanged = await http.post(
         "/token",
         data={
@@ -306,7 +303,7 @@ async def test_dpop_jkt_binds_the_code_to_a_key(
     citizen = demo[1]
     for proving_key, expected in ((DpopKey(), 400), (None, 400), (key, 200)):
         request = client.raw_request(dpop_jkt=key.jkt)
-        code = await obtain_code(browser, request, citizen.personal_id_number, citizen.password)
+        code = await plain_code(browser, request, citizen)
         headers = (
             fresh_proof(services, clock, proving_key, "POST", TOKEN_URL) if proving_key else None
         )
