@@ -11,11 +11,11 @@ DEBUGGER_MESSAGES: dict[str, dict[str, str]] = {
     "debugger.title": {"vi": "Kiểm tra token (cho bên tích hợp)", "en": "Token debugger"},
     "debugger.intro": {
         "vi": "Dán một token do natid cấp (ID token, access token, logout token, kết quả "
-        "e-KYC) hoặc một client assertion của cổng dịch vụ: trang này giải mã và cho biết vì "
-        "sao token được chấp nhận hay bị từ chối.",
+        "e-KYC), một client assertion hoặc một DPoP proof của cổng dịch vụ: trang này giải mã "
+        "và cho biết vì sao token được chấp nhận hay bị từ chối.",
         "en": "Paste a token natid issued (ID token, access token, logout token, e-KYC "
-        "answer) or a portal's client assertion: this page decodes it and tells you why it "
-        "would be accepted or rejected.",
+        "answer), or a portal's client assertion or DPoP proof: this page decodes it and "
+        "tells you why it would be accepted or rejected.",
     },
     "debugger.privacy": {
         "vi": "Token không được lưu lại hay ghi nhật ký. Chỉ dùng với token thử nghiệm.",
@@ -52,6 +52,10 @@ DEBUGGER_MESSAGES: dict[str, dict[str, str]] = {
     "debugger.kind.client_assertion": {
         "vi": "Client assertion (private_key_jwt)",
         "en": "Client assertion (private_key_jwt)",
+    },
+    "debugger.kind.dpop_proof": {
+        "vi": "DPoP proof (RFC 9449)",
+        "en": "DPoP proof (RFC 9449)",
     },
     "debugger.kind.other_jwt": {"vi": "JWT không rõ loại", "en": "JWT of unknown kind"},
     "debugger.kind.encrypted": {"vi": "JWE (mã hóa)", "en": "JWE (encrypted)"},
@@ -118,6 +122,11 @@ _FINDINGS: dict[str, tuple[str, str]] = {
         "Client assertion của một cổng dịch vụ (iss = sub = client_id).",
         "A portal's client assertion (iss = sub = client_id).",
     ),
+    "type.dpop_proof": (
+        "DPoP proof: bằng chứng sở hữu khóa của client, gửi kèm mỗi yêu cầu (typ: {typ}).",
+        "DPoP proof: the client's proof of holding its key, sent with each request "
+        "(typ: {typ}).",
+    ),
     "type.other_jwt": (
         "JWT không phải loại natid phát hành (typ: {typ}).",
         "A JWT of no kind natid issues (typ: {typ}).",
@@ -161,6 +170,14 @@ _FINDINGS: dict[str, tuple[str, str]] = {
         "alg {alg} không được dùng cho loại token này (chỉ: {allowed}).",
         "alg {alg} is not used for this kind of token (only: {allowed}).",
     ),
+    "signature.proof_without_jwk": (
+        "DPoP proof phải mang khóa công khai của nó trong header jwk.",
+        "A DPoP proof must carry its public key in the jwk header.",
+    ),
+    "signature.private_jwk": (
+        "Header jwk chứa khóa bí mật: không bao giờ gửi khóa bí mật đi đâu cả.",
+        "The jwk header holds private key material: never send a private key anywhere.",
+    ),
     "signature.client_without_jwks": (
         "Cổng dịch vụ này không đăng ký JWKS, nên không có khóa để xác minh assertion.",
         "This portal registered no JWKS, so there is no key to verify the assertion with.",
@@ -194,6 +211,10 @@ _FINDINGS: dict[str, tuple[str, str]] = {
     "signature.valid": (
         "Chữ ký hợp lệ: khóa kid “{kid}”, thuật toán {alg}, từ JWKS ({source}).",
         "Valid signature: key kid “{kid}”, algorithm {alg}, from the JWKS ({source}).",
+    ),
+    "expiry.none_dpop": (
+        "DPoP proof không có exp: natid chỉ nhận proof mới ký trong vòng một phút (iat).",
+        "A DPoP proof has no exp: natid accepts one only within a minute of its iat.",
     ),
     "expiry.none_kyc": (
         "Không có exp: kết quả e-KYC là bằng chứng tại thời điểm iat, không hết hạn.",
@@ -305,6 +326,52 @@ _FINDINGS: dict[str, tuple[str, str]] = {
     "logout.no_subject": (
         "Logout token phải có sub hoặc sid.",
         "A logout token must carry sub or sid.",
+    ),
+    "dpop.bound": (
+        "Token gắn với khóa DPoP có thumbprint {jkt}: gửi bằng scheme DPoP, kèm proof ký bởi "
+        "khóa đó.",
+        "Bound to the DPoP key with thumbprint {jkt}: send it with the DPoP scheme and a "
+        "proof signed by that key.",
+    ),
+    "dpop.jkt": (
+        "Thumbprint của khóa (RFC 7638): {jkt}; token cấp kèm proof này có cnf.jkt bằng giá "
+        "trị đó.",
+        "Key thumbprint (RFC 7638): {jkt}; tokens issued with this proof carry it as cnf.jkt.",
+    ),
+    "dpop.bad_jwk": ("Header jwk thiếu thành phần bắt buộc.", "The jwk lacks required members."),
+    "dpop.htm": ("Cho yêu cầu {htm}.", "For a {htm} request."),
+    "dpop.no_htm": ("Thiếu hoặc sai claim htm.", "The htm claim is missing or not a method."),
+    "dpop.htu": ("Cho endpoint {htu} của natid.", "For natid's endpoint {htu}."),
+    "dpop.htu_other": (
+        "htu {htu} không phải endpoint nào của natid nhận DPoP (token, PAR, userinfo, e-KYC).",
+        "htu {htu} is none of natid's endpoints that take DPoP (token, PAR, userinfo, e-KYC).",
+    ),
+    "dpop.no_htu": ("Thiếu claim htu.", "The htu claim is missing."),
+    "dpop.no_jti": (
+        "Thiếu claim jti: mỗi proof cần một jti mới.",
+        "The jti claim is missing: every proof needs a fresh one.",
+    ),
+    "dpop.no_iat": ("Thiếu hoặc sai claim iat.", "The iat claim is missing or not a time."),
+    "dpop.stale": (
+        "Proof đã ký cách đây {seconds} giây; natid chỉ nhận proof trong vòng {limit} giây.",
+        "Signed {seconds} seconds ago; natid accepts proofs up to {limit} seconds old.",
+    ),
+    "dpop.fresh": ("Ký cách đây {seconds} giây.", "Signed {seconds} seconds ago."),
+    "dpop.ath": (
+        "Có ath: proof cho một yêu cầu kèm access token (userinfo, e-KYC).",
+        "Carries ath: a proof for a request with an access token (userinfo, e-KYC).",
+    ),
+    "dpop.no_ath": (
+        "Không có ath: chỉ dùng được ở endpoint token hoặc PAR.",
+        "No ath: usable only at the token or PAR endpoint.",
+    ),
+    "dpop.nonce": (
+        "Có nonce của máy chủ (trang này không kiểm tra nonce còn hiệu lực hay không).",
+        "Carries a server nonce (this page does not check whether it is still current).",
+    ),
+    "dpop.no_nonce": (
+        "Không có nonce: natid sẽ trả lời use_dpop_nonce kèm nonce trong header DPoP-Nonce.",
+        "No nonce: natid will answer use_dpop_nonce with the nonce in the DPoP-Nonce header.",
     ),
     "revocation.not_checked": (
         "Trang này không kiểm tra token đã bị thu hồi hay chưa: dùng /introspect.",

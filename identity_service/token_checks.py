@@ -17,7 +17,9 @@ from typing import Any
 
 from identity_service.kyc import RESULT_TYPE as KYC_RESULT_TYPE
 from identity_service.oidc.backchannel import BACKCHANNEL_LOGOUT_EVENT, LOGOUT_TOKEN_TYPE
+from identity_service.oidc.dpop import PROOF_TYPE as DPOP_PROOF_TYPE
 from identity_service.oidc.levels import ACR_LEVEL1, ACR_LEVEL2
+from identity_service.token_dpop_checks import dpop_findings
 from identity_service.token_findings import (
     DebuggerContext,
     DecodedToken,
@@ -46,6 +48,8 @@ def kind_of(token: DecodedToken, context: DebuggerContext) -> TokenKind:
     events = claims.get("events")
     if typ == ACCESS_TOKEN_TYPE:
         return TokenKind.ACCESS_TOKEN
+    if typ == DPOP_PROOF_TYPE:
+        return TokenKind.DPOP_PROOF
     if typ == LOGOUT_TOKEN_TYPE or (
         isinstance(events, dict) and BACKCHANNEL_LOGOUT_EVENT in events
     ):
@@ -64,7 +68,8 @@ def kind_of(token: DecodedToken, context: DebuggerContext) -> TokenKind:
 
 def run_checks(token: DecodedToken, kind: TokenKind, context: DebuggerContext) -> list[Finding]:
     findings = [Finding("type", Verdict.INFO, f"type.{kind}", {"typ": _text(token.header, "typ")})]
-    for check in (_header, signature_findings, _expiry, _issuer, _audience, _level, _logout):
+    checks = (_header, signature_findings, _expiry, _issuer, _audience, _level, _logout)
+    for check in (*checks, dpop_findings):
         findings.extend(check(token, kind, context))
     if kind in (TokenKind.ACCESS_TOKEN, TokenKind.ID_TOKEN):
         findings.append(Finding("revocation", Verdict.INFO, "revocation.not_checked", {}))
@@ -82,7 +87,7 @@ def _header(token: DecodedToken, kind: TokenKind, _context: DebuggerContext) -> 
         if name in header:
             yield Finding("header", Verdict.WARNING, "header.key_url", {"name": name})
     for name in _EMBEDDED_KEY_HEADERS:
-        if name in header:
+        if name in header and not (kind is TokenKind.DPOP_PROOF and name == "jwk"):
             yield Finding("header", Verdict.WARNING, "header.embedded_key", {"name": name})
     if "crit" in header:
         yield Finding("header", Verdict.WARNING, "header.crit", {})
@@ -97,6 +102,8 @@ def _expiry(token: DecodedToken, kind: TokenKind, context: DebuggerContext) -> I
     if exp is None:
         if kind is TokenKind.KYC_ANSWER:
             yield Finding("expiry", Verdict.INFO, "expiry.none_kyc", {})
+        elif kind is TokenKind.DPOP_PROOF:
+            yield Finding("expiry", Verdict.INFO, "expiry.none_dpop", {})
         else:
             yield problem("expiry", "expiry.missing", {})
     elif not _is_number(exp):
@@ -119,6 +126,8 @@ def _expiry(token: DecodedToken, kind: TokenKind, context: DebuggerContext) -> I
 
 
 def _issuer(token: DecodedToken, kind: TokenKind, context: DebuggerContext) -> Iterator[Finding]:
+    if kind is TokenKind.DPOP_PROOF:
+        return  # a proof names no issuer: its key speaks for the client
     issuer = token.claims.get("iss")
     if kind is TokenKind.CLIENT_ASSERTION:
         client = context.client(issuer)
@@ -139,6 +148,8 @@ def _issuer(token: DecodedToken, kind: TokenKind, context: DebuggerContext) -> I
 
 
 def _audience(token: DecodedToken, kind: TokenKind, context: DebuggerContext) -> Iterator[Finding]:
+    if kind is TokenKind.DPOP_PROOF:
+        return  # htu is the proof's audience (dpop_findings)
     claims = token.claims
     named = audiences(claims.get("aud"))
     if not named:

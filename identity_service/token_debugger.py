@@ -78,8 +78,10 @@ class TokenDebugger:
         jwks: Callable[[], Mapping[str, Any]],
         find_client: Callable[[str], KnownClient | None],
         assertion_audiences: tuple[str, ...] = (),
+        dpop_endpoints: tuple[str, ...] = (),
         clock: Callable[[], float] = time.time,
     ) -> None:
+        self._dpop_endpoints = dpop_endpoints
         self._issuer = issuer
         self._jwks = jwks
         self._find_client = find_client
@@ -119,6 +121,7 @@ class TokenDebugger:
             assertion_audiences=self._assertion_audiences,
             now=self._clock(),
             expected_audience=(expected_audience or "").strip() or None,
+            dpop_endpoints=self._dpop_endpoints,
         )
         decoded = DecodedToken(header, claims, token)
         kind = kind_of(decoded, context)

@@ -25,6 +25,7 @@ class TokenKind(StrEnum):
     LOGOUT_TOKEN = "logout_token"
     KYC_ANSWER = "kyc_answer"
     CLIENT_ASSERTION = "client_assertion"
+    DPOP_PROOF = "dpop_proof"
     OTHER_JWT = "other_jwt"
     ENCRYPTED = "encrypted"
     OPAQUE = "opaque"
@@ -38,6 +39,7 @@ JWT_KINDS = frozenset(
         TokenKind.LOGOUT_TOKEN,
         TokenKind.KYC_ANSWER,
         TokenKind.CLIENT_ASSERTION,
+        TokenKind.DPOP_PROOF,
         TokenKind.OTHER_JWT,
     }
 )
@@ -88,6 +90,8 @@ class DebuggerContext:
     assertion_audiences: tuple[str, ...]
     now: float
     expected_audience: str | None = None
+    # The endpoints that take DPoP proofs (a proof's htu must be one of them).
+    dpop_endpoints: tuple[str, ...] = ()
 
     def client(self, client_id: Any) -> KnownClient | None:
         return self.find_client(client_id) if isinstance(client_id, str) and client_id else None

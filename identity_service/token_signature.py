@@ -1,7 +1,8 @@
 """The token debugger's signature check: which key, which algorithm, valid or why not.
 
 A token natid issued is verified against natid's published JWKS; a portal's client
-assertion against the JWKS the portal registered. The algorithm must be one natid uses
+assertion against the JWKS the portal registered; a DPoP proof against the public key in
+its own ``jwk`` header (that is what a proof is). The algorithm must be one natid uses
 for that kind of token: never ``none``, never a shared-secret ``HS*`` (the mark of a
 key-confusion attack), and the key named by ``kid`` must be for that algorithm.
 """
@@ -15,6 +16,7 @@ import jwt
 
 from identity_service.oidc.metadata import (
     CLIENT_ASSERTION_ALGORITHMS,
+    DPOP_ALGORITHMS,
     ID_TOKEN_SIGNING_ALGORITHMS,
 )
 from identity_service.token_findings import (
@@ -33,7 +35,9 @@ _ALGORITHMS_BY_KIND: dict[TokenKind, tuple[str, ...]] = {
     TokenKind.ACCESS_TOKEN: (ACCESS_TOKEN_ALGORITHM,),
     TokenKind.KYC_ANSWER: (ACCESS_TOKEN_ALGORITHM,),
     TokenKind.CLIENT_ASSERTION: CLIENT_ASSERTION_ALGORITHMS,
+    TokenKind.DPOP_PROOF: DPOP_ALGORITHMS,
 }
+_PRIVATE_JWK_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
 
 
 def signature_findings(
@@ -50,7 +54,14 @@ def signature_findings(
     if alg not in allowed:
         return [problem("signature", "signature.unexpected_alg", _algs(alg, allowed))]
     findings: list[Finding] = []
-    if kind is TokenKind.CLIENT_ASSERTION:
+    if kind is TokenKind.DPOP_PROOF:
+        jwk = token.header.get("jwk")
+        if not isinstance(jwk, dict):
+            return [problem("signature", "signature.proof_without_jwk", {})]
+        if _PRIVATE_JWK_MEMBERS & jwk.keys():
+            return [problem("signature", "signature.private_jwk", {})]
+        keys, source = [jwk], "proof"
+    elif kind is TokenKind.CLIENT_ASSERTION:
         client = context.client(token.claims.get("iss"))
         if client is None or not client.jwks:
             return [problem("signature", "signature.client_without_jwks", {})]

@@ -44,6 +44,7 @@ from tests.identity_service.oidc.environment import (
     make_identity_template,
     seed_test_population,
 )
+from tests.identity_service.oidc.high_assurance import DpopKey
 from tests.identity_service.oidc.support import (
     ISSUER,
     PUBLIC_SERVICES,
@@ -475,3 +476,60 @@ def test_utc_times_in_findings_are_readable(debugger: TokenDebugger) -> None:
     token = f"{b64({'alg': 'ES256'})}.{b64({'exp': moment})}.c2ln"
     (valid,) = [f for f in debugger.inspect(token).findings if f.code == "expiry.valid_for"]
     assert valid.values["at"] == "2030-01-02 03:04:05 UTC"
+
+
+# -- DPoP ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def dpop_debugger(services: IdentityServices) -> TokenDebugger:
+    return TokenDebugger(
+        issuer=services.urls.issuer,
+        jwks=services.keys.jwks,
+        find_client=services.clients.get,
+        dpop_endpoints=(services.urls.token_endpoint, services.urls.userinfo_endpoint),
+    )
+
+
+def test_a_fresh_dpop_proof_is_checked_against_its_own_key(
+    dpop_debugger: TokenDebugger, services: IdentityServices
+) -> None:
+    key = DpopKey()
+    proof = key.proof(
+        "GET", f"{ISSUER}/userinfo", nonce="n", access_token="at", iat=time.time() - 5
+    )
+    report = dpop_debugger.inspect(proof)
+    assert report.kind is TokenKind.DPOP_PROOF
+    assert report.accepted, report.findings
+    assert {"signature.valid", "dpop.htm", "dpop.htu", "dpop.fresh", "dpop.ath"} <= codes(report)
+    (thumbprint,) = [f for f in report.findings if f.code == "dpop.jkt"]
+    assert thumbprint.values["jkt"] == key.jkt
+    assert "header.embedded_key" not in codes(report)  # a proof's jwk is what it is for
+    assert not {"issuer.missing", "audience.missing", "expiry.missing"} & codes(report)
+
+
+def test_a_dpop_proof_for_elsewhere_or_too_old_is_a_problem(
+    dpop_debugger: TokenDebugger,
+) -> None:
+    key = DpopKey()
+    other = dpop_debugger.inspect(key.proof("POST", "https://evil.example/token", iat=time.time()))
+    assert "dpop.htu_other" in codes(other, Verdict.PROBLEM)
+    assert "dpop.no_nonce" in codes(other, Verdict.WARNING)
+    stale = dpop_debugger.inspect(key.proof("POST", f"{ISSUER}/token", iat=time.time() - 600))
+    assert "dpop.stale" in codes(stale, Verdict.PROBLEM) and not stale.accepted
+    forged = key.proof("POST", f"{ISSUER}/token", iat=time.time(), header={"jwk": DpopKey().jwk})
+    assert "signature.invalid" in codes(dpop_debugger.inspect(forged), Verdict.PROBLEM)
+    leaked = key.proof(
+        "POST", f"{ISSUER}/token", iat=time.time(), header={"jwk": {**key.jwk, "d": "AAAA"}}
+    )
+    assert "signature.private_jwk" in codes(dpop_debugger.inspect(leaked), Verdict.PROBLEM)
+
+
+def test_a_bound_access_token_shows_its_key(
+    debugger: TokenDebugger, services: IdentityServices
+) -> None:
+    token = services.tokens.access_token(
+        client_id=PUBLIC_SERVICES, subject="s", scope="openid", ttl=60, confirmation_jkt="j" * 43
+    )
+    (bound,) = [f for f in debugger.inspect(token).findings if f.code == "dpop.bound"]
+    assert bound.values["jkt"] == "j" * 43

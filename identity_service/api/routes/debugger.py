@@ -25,6 +25,7 @@ from fastapi import APIRouter, Form, Request, Response
 
 from identity_service.api.deps import IdentityServices, ServicesDep
 from identity_service.api.pages import error_page, render
+from identity_service.api.routes.kyc import KYC_VERIFY_PATH
 from identity_service.i18n import choose_locale, translate
 from identity_service.token_debugger import Finding, TokenDebugger, TokenReport
 
@@ -80,7 +81,14 @@ def inspect_token(
             services.urls.token_endpoint,
             services.urls.introspection_endpoint,
             services.urls.revocation_endpoint,
+            services.urls.pushed_authorization_request_endpoint,
             services.urls.issuer,
+        ),
+        dpop_endpoints=(
+            services.urls.token_endpoint,
+            services.urls.pushed_authorization_request_endpoint,
+            services.urls.userinfo_endpoint,
+            services.urls.endpoint(KYC_VERIFY_PATH),
         ),
     )
     audience = audience.strip()[:MAX_AUDIENCE_LENGTH]
