@@ -21,16 +21,19 @@ from pathlib import Path
 
 import httpx
 from fastapi import FastAPI, Request, Response
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from identity_service.account_page import AccountPageService
 from identity_service.accounts.service import AccountService
 from identity_service.api.deps import IdentityServices
 from identity_service.api.errors import NO_STORE, oauth_error_response
 from identity_service.api.pages import STATIC_DIR, create_templates, error_page
+from identity_service.api.problems import problem_response
 from identity_service.api.routes import (
     account,
     authorize,
@@ -345,6 +348,19 @@ def _add_error_handlers(app: FastAPI) -> None:
             return error_page(request, "wrong_step", status_code=400)
         return oauth_error_response(InvalidRequestError("malformed request parameters"))
 
+    async def http_refusal(request: Request, error: Exception) -> Response:
+        # Starlette's own refusals: routing (404, 405) keeps FastAPI's answer; a body its
+        # form parser will not read (over 1,000 fields, multipart without a boundary) is a
+        # 400 in this service's shapes.
+        assert isinstance(error, StarletteHTTPException)
+        if error.status_code != 400:
+            return await http_exception_handler(request, error)
+        if _wants_page(request):
+            return error_page(request, "wrong_step", status_code=400)
+        if request.url.path.startswith("/api/"):
+            return problem_response(400, "malformed-request", "Bad request", str(error.detail))
+        return oauth_error_response(InvalidRequestError(f"unreadable form: {error.detail}"))
+
     async def unexpected(request: Request, error: Exception) -> Response:
         logger.exception("unexpected error on %s", request.url.path, exc_info=error)
         if _wants_page(request):
@@ -356,6 +372,7 @@ def _add_error_handlers(app: FastAPI) -> None:
         app.add_exception_handler(error_type, dependency_unavailable)
     app.add_exception_handler(OAuthError, protocol_error)
     app.add_exception_handler(RequestValidationError, invalid_parameters)
+    app.add_exception_handler(StarletteHTTPException, http_refusal)
     app.add_exception_handler(Exception, unexpected)
 
 

@@ -124,8 +124,7 @@ _FINDINGS: dict[str, tuple[str, str]] = {
     ),
     "type.dpop_proof": (
         "DPoP proof: bằng chứng sở hữu khóa của client, gửi kèm mỗi yêu cầu (typ: {typ}).",
-        "DPoP proof: the client's proof of holding its key, sent with each request "
-        "(typ: {typ}).",
+        "DPoP proof: the client's proof of holding its key, sent with each request (typ: {typ}).",
     ),
     "type.other_jwt": (
         "JWT không phải loại natid phát hành (typ: {typ}).",

@@ -7,7 +7,8 @@ Owns the bearer-token check of the API (RFC 6750) and the per-relying-party limi
   ``client_id`` (a token a citizen's login produced never qualifies), its ``jti`` not
   revoked, its client still registered for the scope. A relying party reuses one token
   for many calls, so a verified token's claims are cached (bounded) and later calls
-  check only what can change: expiry, revocation and the registration. A DPoP-bound
+  check only what can change: expiry, revocation, the registration, and whether the key
+  that signed it is still published (an emergency rotation withdraws it at once). A DPoP-bound
   token (a back-end registered for DPoP) comes with the ``DPoP`` scheme and a fresh proof
   by its key on every call (RFC 9449 §7); a bound token sent as ``Bearer`` is refused.
 * **Limits.** Per relying party, in the shared state store so every process counts
@@ -27,6 +28,8 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import jwt
 
 from identity_service.oidc.access_tokens import AccessTokenRecords
 from identity_service.oidc.clients import ClientRegistry
@@ -121,7 +124,8 @@ class KycAccess:
         self._daily_quota = daily_quota
         self._clock = clock
         self._cache_size = cache_size
-        self._verified: dict[str, dict[str, Any]] = {}
+        # token → (its verified claims, the kid of the key that signed it)
+        self._verified: dict[str, tuple[dict[str, Any], str]] = {}
         self._lock = threading.Lock()
 
     def authenticate(self, authorization: str | None, dpop_proofs: Sequence[str] = ()) -> KycCaller:
@@ -134,13 +138,15 @@ class KycAccess:
         dpop = presented.scheme == DPOP_SCHEME
         if len(token) > MAX_TOKEN_LENGTH:
             raise KycTokenError("the access token is not valid", dpop=dpop)
-        claims = self._verified.get(token)
-        if claims is None:
+        cached = self._verified.get(token)
+        if cached is None:
             claims = self._verify(token, dpop)
-        elif claims["exp"] <= self._clock():
-            with self._lock:
-                self._verified.pop(token, None)
-            raise KycTokenError("the access token is not valid", dpop=dpop)
+        else:
+            claims, kid = cached
+            if claims["exp"] <= self._clock() or not self._tokens.key_is_published(kid):
+                with self._lock:
+                    self._verified.pop(token, None)
+                raise KycTokenError("the access token is not valid", dpop=dpop)
         self._check_binding(claims, presented, dpop_proofs)
         dpop = dpop or bound_key(claims) is not None
         client_id, jti = claims["client_id"], claims["jti"]
@@ -196,8 +202,9 @@ class KycAccess:
             raise KycScopeError("the kyc.verify scope is required")
         if not isinstance(claims["client_id"], str) or claims["sub"] != claims["client_id"]:
             raise KycScopeError("a relying party's own token (client credentials) is required")
+        kid = jwt.get_unverified_header(token)["kid"]  # verify_access_token checked it
         with self._lock:
             if len(self._verified) >= self._cache_size:
                 self._verified.clear()
-            self._verified[token] = claims
+            self._verified[token] = (claims, kid)
         return claims

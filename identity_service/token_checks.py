@@ -11,7 +11,6 @@ tokens), a known ``acr``, and no header that asks a verifier to fetch or trust o
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -35,6 +34,8 @@ from identity_service.tokens import ACCESS_TOKEN_TYPE
 
 # Clocks of portals and provider disagree a little; a minute is what verifiers allow.
 CLOCK_SKEW_SECONDS = 60
+# Far beyond any real time (year 33658), and exactly representable as a float.
+MAX_NUMERIC_DATE = 10**12
 _LEVEL_BY_ACR = {ACR_LEVEL1: 1, ACR_LEVEL2: 2}
 _KEY_URL_HEADERS = ("jku", "x5u")
 _EMBEDDED_KEY_HEADERS = ("jwk", "x5c")
@@ -241,8 +242,11 @@ def _text(mapping: Mapping[str, Any], name: str) -> str:
 
 
 def _is_number(value: Any) -> bool:
-    # JSON parsers accept Infinity and NaN; neither is a time.
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    """A time in a sane range. JSON parsers accept NaN, Infinity and integers too large for
+    a float (math.isfinite would raise on those); the comparisons are exact for all three."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
+    return -MAX_NUMERIC_DATE < value < MAX_NUMERIC_DATE
 
 
 def _utc(timestamp: float) -> str:

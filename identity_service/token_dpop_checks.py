@@ -28,6 +28,7 @@ from identity_service.token_findings import (
     problem,
 )
 
+MAX_TIME = 10**12  # beyond any real time, and exact as a float
 HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 
 
@@ -84,8 +85,8 @@ def _target(htu: object, context: DebuggerContext) -> Iterator[Finding]:
 
 
 def _age(iat: object, now: float) -> Iterator[Finding]:
-    if not isinstance(iat, int | float) or isinstance(iat, bool) or iat != iat:
-        yield problem("dpop", "dpop.no_iat", {})
+    if not isinstance(iat, int | float) or isinstance(iat, bool) or not -MAX_TIME < iat < MAX_TIME:
+        yield problem("dpop", "dpop.no_iat", {})  # NaN fails the range too
         return
     age = now - iat
     if age > PROOF_MAX_AGE_SECONDS + CLOCK_SKEW_SECONDS:

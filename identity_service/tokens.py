@@ -210,6 +210,10 @@ class TokenService:
         self._check_lifetime(claims)
         return claims
 
+    def key_is_published(self, kid: str) -> bool:
+        """Whether the key ``kid`` still verifies tokens (not retired or withdrawn)."""
+        return self._keys.published_key(kid) is not None
+
     def _check_lifetime(self, claims: Mapping[str, Any]) -> None:
         now = self._clock()
         exp, iat = claims["exp"], claims["iat"]

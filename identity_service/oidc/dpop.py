@@ -66,6 +66,7 @@ CLOCK_SKEW_SECONDS = 10
 NONCE_WINDOW_SECONDS = 300
 MAX_PROOF_LENGTH = 8192
 MAX_JTI_LENGTH = 256
+MAX_TIME = 10**12  # beyond any real time, exact as a float: NaN and 400-digit ints fail
 MIN_RSA_BITS = 2048
 KEY_CACHE_SIZE = 1024
 _KEY_TYPES = {"ES256": ("EC", "P-256"), "EdDSA": ("OKP", "Ed25519")}
@@ -230,7 +231,11 @@ class DpopVerifier:
         if not isinstance(htu, str) or normalized_url(htu) != normalized_url(url):
             raise InvalidDpopProofError("the DPoP proof htu is not this endpoint's URL")
         iat = claims["iat"]
-        if not isinstance(iat, int | float) or isinstance(iat, bool) or iat != iat:
+        if (
+            not isinstance(iat, int | float)
+            or isinstance(iat, bool)
+            or not -MAX_TIME < iat < MAX_TIME
+        ):
             raise InvalidDpopProofError("the DPoP proof iat is not a time")
         now = self._clock()
         if iat > now + CLOCK_SKEW_SECONDS or iat < now - PROOF_MAX_AGE_SECONDS - CLOCK_SKEW_SECONDS:

@@ -104,6 +104,7 @@ def _forged_proofs(services: IdentityServices, clock: FakeClock) -> dict[str, li
         "iat a minute ahead": [signed(iat=int(clock()) + 60)],
         "iat as a string": [signed(iat=str(int(clock())))],
         "iat NaN": [signed(iat=float("nan"))],
+        "iat beyond any float": [signed(iat=10**400)],
         "no iat": [signed(iat=None)],
         "no jti": [signed(jti=None)],
         "jti a number": [signed(jti=7)],
