@@ -16,6 +16,13 @@ which FastAPI runs in its thread pool), ``record_async`` suspends the calling co
 When an append fails because the database is unavailable, the entries that queued up
 meanwhile fail with it at once (each caller answers 503 after at most one failed attempt).
 
+Asynchronous routes that call synchronous services (which ``record`` as they go) wrap
+the call in ``async with writer.deferring():``: inside the block ``record`` only collects
+the entry, and the block ends once every collected entry is committed (or raises
+``AuditError``), so the answer still waits for its audit entries but no thread is held,
+and one request's entries travel in one batch. The writer hands a batch's outcome to
+each event loop in one call, not one wake-up per entry.
+
 A daemon thread does the writing; it starts on the first entry and ends after a short
 idle spell, so an app that audits nothing (or a test that builds many apps) keeps no
 thread around. ``close`` flushes what is queued and stops it; entries recorded after that
@@ -29,7 +36,9 @@ import contextlib
 import queue
 import threading
 import time
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -45,35 +54,48 @@ COMMIT_TIMEOUT_SECONDS = 30.0
 
 @dataclass(slots=True)
 class _Pending:
-    """One queued entry and how its caller learns that it was written (or why not)."""
+    """One queued entry and how its caller learns that it was written (or why not):
+    a thread waits on ``done``, a coroutine on ``future``."""
 
     entry: NewAuditEntry
-    done: threading.Event = field(default_factory=threading.Event)
+    done: threading.Event | None = None
     future: asyncio.Future[None] | None = None
     error: BaseException | None = None
 
-    def finish(self, error: BaseException | None) -> None:
-        self.error = error
-        self.done.set()
-        if self.future is not None:
-            # RuntimeError: the loop was closed, so nobody is waiting any more.
-            with contextlib.suppress(RuntimeError):
-                self.future.get_loop().call_soon_threadsafe(_resolve, self.future, error)
+
+def _finish(batch: Sequence[_Pending], errors: Sequence[BaseException | None]) -> None:
+    """Tell every waiter of ``batch`` its outcome: one call per event loop, not per entry."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[None], Any]]] = {}
+    for pending, error in zip(batch, errors, strict=True):
+        pending.error = error
+        if pending.done is not None:
+            pending.done.set()
+        if pending.future is not None:
+            by_loop.setdefault(pending.future.get_loop(), []).append((pending.future, error))
+    for loop, outcomes in by_loop.items():
+        # RuntimeError: the loop was closed, so nobody is waiting any more.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(_resolve_all, outcomes)
 
 
-def _resolve(future: asyncio.Future[None], error: BaseException | None) -> None:
-    if future.done():  # the waiter was cancelled
-        return
-    if error is None:
-        future.set_result(None)
-    else:
-        future.set_exception(_as_audit_error(error))
+def _resolve_all(outcomes: list[tuple[asyncio.Future[None], BaseException | None]]) -> None:
+    for future, error in outcomes:
+        if future.done():  # the waiter was cancelled
+            continue
+        if error is None:
+            future.set_result(None)
+        else:
+            future.set_exception(_as_audit_error(error))
 
 
 def _as_audit_error(error: BaseException) -> AuditError:
     if isinstance(error, AuditError):
         return AuditError(str(error))
     return AuditError(f"audit log unavailable: {error.__class__.__name__}")
+
+
+# The entries recorded inside ``AuditWriter.deferring`` (None outside such a block).
+_deferred: ContextVar[list[NewAuditEntry] | None] = ContextVar("natid_deferred_audit", default=None)
 
 
 # Put in the queue by ``close`` so that the waiting thread notices at once.
@@ -117,8 +139,13 @@ class AuditWriter:
 
     def record_entry(self, entry: NewAuditEntry) -> None:
         """``record`` for an entry built beforehand."""
-        pending = _Pending(entry)
+        deferred = _deferred.get()
+        if deferred is not None:
+            deferred.append(entry)  # committed before the enclosing ``deferring`` ends
+            return
+        pending = _Pending(entry, done=threading.Event())
         self._submit(pending)
+        assert pending.done is not None
         if not pending.done.wait(COMMIT_TIMEOUT_SECONDS):
             raise AuditError("audit log unavailable: the append did not complete in time")
         if pending.error is not None:
@@ -126,12 +153,39 @@ class AuditWriter:
 
     async def record_async(self, entry: NewAuditEntry) -> None:
         """Append ``entry``, suspending the caller until it is committed; ``AuditError``."""
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._submit(_Pending(entry, future=future))
+        await self.record_many_async([entry])
+
+    async def record_many_async(self, entries: Sequence[NewAuditEntry]) -> None:
+        """Append ``entries`` (in order), suspending the caller until all are committed;
+        ``AuditError`` if any of them could not be."""
+        if not entries:
+            return
+        loop = asyncio.get_running_loop()
+        futures: list[asyncio.Future[None]] = []
+        for entry in entries:
+            future: asyncio.Future[None] = loop.create_future()
+            futures.append(future)
+            self._submit(_Pending(entry, future=future))
         try:
-            await asyncio.wait_for(future, COMMIT_TIMEOUT_SECONDS)
+            async with asyncio.timeout(COMMIT_TIMEOUT_SECONDS):
+                for future in futures:
+                    await future
         except TimeoutError:
             raise AuditError("audit log unavailable: the append did not complete in time") from None
+
+    @contextlib.asynccontextmanager
+    async def deferring(self) -> AsyncIterator[None]:
+        """Collect what synchronous code records in this block and commit it when the block
+        ends, whether it ends normally or with an exception; ``AuditError`` then when the
+        entries cannot be committed. Code in the block must not rely on an entry being
+        committed before the block ends."""
+        entries: list[NewAuditEntry] = []
+        token = _deferred.set(entries)
+        try:
+            yield
+        finally:
+            _deferred.reset(token)
+            await self.record_many_async(entries)
 
     def close(self) -> None:
         """Write what is queued, then stop the thread (later records write synchronously)."""
@@ -205,22 +259,23 @@ class AuditWriter:
             if len(batch) > 1 and _rejected_before_writing(error):
                 # One malformed entry (bad event name, details that are not JSON) must not
                 # fail the entries batched with it: write them one by one.
+                errors: list[BaseException | None] = []
                 for pending in batch:
                     try:
                         self.log.record_many([pending.entry])
                     except BaseException as single_error:
-                        pending.finish(single_error)
+                        errors.append(single_error)
                     else:
-                        pending.finish(None)
+                        errors.append(None)
+                _finish(batch, errors)
                 return True
             # Whatever queued up while this attempt failed fails with it: the database was
             # unavailable all that time, and another attempt would make each of those
             # callers wait twice as long for their 503.
-            for pending in batch + self._take_queued():
-                pending.finish(error)
+            failed = batch + self._take_queued()
+            _finish(failed, [error] * len(failed))
             return True
-        for pending in batch:
-            pending.finish(None)
+        _finish(batch, [None] * len(batch))
         return True
 
     def _take_queued(self) -> list[_Pending]:
