@@ -97,6 +97,7 @@ RETRY_AFTER_SECONDS = 5
 CLIENT_SEEDS_FILE = "clients.toml"
 # Paths answered with HTML pages; every other path is an API answering JSON.
 _PAGE_PREFIXES = ("/authorize", "/interaction", "/logout", "/account", "/debugger")
+NO_TELEMETRY = {"tracing": False, "metrics": False, "logs": False, "operation_spans": False}
 
 
 def create_app(
@@ -140,6 +141,9 @@ def create_app(
         summary="OpenID Connect provider of a simulated national e-ID (synthetic data only)",
         version="0.1.0",
         lifespan=lifespan,
+        # FastAPI's own OpenTelemetry hooks look up the global providers on every request;
+        # the service reports through its Prometheus metrics and JSON logs instead.
+        telemetry=NO_TELEMETRY,
     )
     app.state.services = services
     app.state.templates = create_templates()

@@ -42,28 +42,48 @@ def current_request_id() -> str | None:
 
 def scrub(text: str) -> str:
     """``text`` with secret query parameter values redacted and long digit runs masked."""
-    return mask_digit_runs(_SECRET_PARAMETER.sub(rf"\1={REDACTED}", text))
+    if "=" in text:  # every secret parameter has one; most lines (access lines) have none
+        text = _SECRET_PARAMETER.sub(rf"\1={REDACTED}", text)
+    return mask_digit_runs(text)
 
 
 class JsonFormatter(logging.Formatter):
     """Formats a record as one JSON line: time, level, logger, message, request_id, extras."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Every request writes an access line: the date part is formatted once a second.
+        self._second = -1
+        self._second_text = ""
+
     def format(self, record: logging.LogRecord) -> str:
         document: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, tz=UTC).isoformat(
-                timespec="milliseconds"
-            ),
+            "time": self._time(record.created),
             "level": record.levelname,
             "logger": record.name,
             "message": scrub(record.getMessage()),
-            "request_id": current_request_id(),
+            "request_id": _request_id.get(),
         }
-        for name, value in vars(record).items():
-            if name not in _STANDARD_ATTRIBUTES and name not in document:
-                document[name] = scrub(value) if isinstance(value, str) else value
+        if record.__dict__.keys() - _STANDARD_ATTRIBUTES:
+            for name, value in vars(record).items():
+                if name not in _STANDARD_ATTRIBUTES and name not in document:
+                    document[name] = scrub(value) if isinstance(value, str) else value
         if record.exc_info:
             document["exception"] = scrub(self.formatException(record.exc_info))
-        return json.dumps(document, ensure_ascii=False, default=lambda value: scrub(str(value)))
+        return json.dumps(document, ensure_ascii=False, default=_scrubbed_text)
+
+    def _time(self, created: float) -> str:
+        """ISO 8601 in UTC with milliseconds, as ``datetime.isoformat`` writes it."""
+        second = int(created)
+        if second != self._second:
+            moment = datetime.fromtimestamp(second, tz=UTC).isoformat()
+            self._second, self._second_text = second, moment[:-6]  # without "+00:00"
+        milliseconds = min(int((created - second) * 1000), 999)
+        return f"{self._second_text}.{milliseconds:03d}+00:00"
+
+
+def _scrubbed_text(value: object) -> str:
+    return scrub(str(value))
 
 
 def configure_json_logging(level: int | str = logging.INFO, stream: TextIO | None = None) -> None:

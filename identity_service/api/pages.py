@@ -22,7 +22,11 @@ STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
 
 def create_templates() -> Jinja2Templates:
-    return Jinja2Templates(directory=str(TEMPLATES_DIR))
+    templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+    # The templates ship with the package and never change while it runs: without this,
+    # Jinja2 stats the template file on every page it renders.
+    templates.env.auto_reload = False
+    return templates
 
 
 def render(
