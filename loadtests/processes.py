@@ -179,16 +179,25 @@ def parse_cpus(text: str) -> frozenset[int]:
 def tree_cpu_seconds(pid: int) -> float:
     """CPU seconds (user + system) used so far by ``pid`` and its descendants."""
     stats = _all_process_stats()
+    return sum(stats[current][1] for current in _tree(pid, stats)) / _CLOCK_TICKS
+
+
+def tree_pids(pid: int) -> list[int]:
+    """``pid`` and its descendants that are alive now."""
+    return _tree(pid, _all_process_stats())
+
+
+def _tree(pid: int, stats: dict[int, tuple[int, int]]) -> list[int]:
     children: dict[int, list[int]] = {}
     for child, (parent, _ticks) in stats.items():
         children.setdefault(parent, []).append(child)
-    total, pending = 0, [pid]
+    found, pending = [], [pid]
     while pending:
         current = pending.pop()
         if current in stats:
-            total += stats[current][1]
+            found.append(current)
         pending.extend(children.get(current, []))
-    return total / _CLOCK_TICKS
+    return found
 
 
 def _all_process_stats() -> dict[int, tuple[int, int]]:

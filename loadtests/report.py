@@ -11,6 +11,9 @@ the operations completed: per successful flow and per successful HTTP request. U
 requests/s it does not move when the machine is shared with other work. When the run
 measured password logins only, it is also set against one argon2id verify at the
 server's parameters: the part of a login that is not the password hash is overhead.
+
+Memory is the resident size of each server process (``loadtests.memory``): at the start,
+at its peak, at the end, and its growth over the run.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from loadtests.memory import MemoryUsage
 
 FLOW_TYPE = "flow"
 LOCAL_TYPE = "portal-side"
@@ -63,6 +68,7 @@ class Summary:
     cpu: CpuUsage
     argon2_verify_ms: float | None = None
     threshold_misses: list[str] = field(default_factory=list)
+    memory: MemoryUsage | None = None
 
     @property
     def total_failures(self) -> int:
@@ -123,6 +129,7 @@ class Summary:
             "steps": [asdict(row) for row in self.steps],
             "portal_side": [asdict(row) for row in self.portal_side],
             "failures": self.failures,
+            "memory": None if self.memory is None else self.memory.as_json(),
         }
 
     @property
@@ -179,6 +186,7 @@ def build_summary(
     cpu: CpuUsage,
     argon2_verify_ms: float | None,
     fail_p95_ms: float | None,
+    memory: MemoryUsage | None = None,
 ) -> Summary:
     steps, flows, local = read_stats(Path(f"{csv_prefix}_stats.csv"))
     summary = Summary(
@@ -189,6 +197,7 @@ def build_summary(
         failures=read_failures(Path(f"{csv_prefix}_failures.csv")),
         cpu=cpu,
         argon2_verify_ms=argon2_verify_ms,
+        memory=memory,
     )
     if fail_p95_ms is not None:
         summary.threshold_misses = [
@@ -241,6 +250,21 @@ def render_markdown(summary: Summary) -> str:
     if per_operation["login_cpu_vs_argon2_verify"] is not None:
         ratio = per_operation["login_cpu_vs_argon2_verify"]
         lines.append(f"- login / argon2id verify: **{ratio:.2f} ×**")
+    if summary.memory is not None and summary.memory.processes:
+        lines += ["", "## Server memory (resident)", ""]
+        lines += [
+            "| process | start MiB | peak MiB | end MiB | growth MiB | samples |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
+        lines += [
+            f"| {process.pid} | {process.start_mib:.1f} | {process.peak_mib:.1f} | "
+            f"{process.end_mib:.1f} | {process.growth_mib:+.1f} | {process.samples} |"
+            for process in summary.memory.processes
+        ]
+        lines.append(
+            f"\nSampled every {summary.memory.interval_seconds:g} s; growth is the mean of the "
+            "last tenth of the run minus that of the first."
+        )
     lines += [
         "",
         "## Flows",

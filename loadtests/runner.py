@@ -6,8 +6,9 @@ interrupted seed); register the load-test clients and provision test citizens' a
 yardstick of a login); start the IdP (``natid serve --workers W`` on a free loopback port,
 with the database and Redis settings of the environment); see which scenarios it offers;
 run Locust headless for the duration with a progress line; read the server's CPU time
-before and after; stop the server; write the report (``loadtests.report``) next to
-Locust's CSV and HTML files and the server's log.
+before and after and sample its processes' resident memory meanwhile; stop the server;
+write the report (``loadtests.report``) next to Locust's CSV and HTML files and the
+server's log.
 
 The server is started with limits that a load generator would otherwise hit by design:
 the per-IP login rate limit (every simulated citizen comes from 127.0.0.1) and the e-KYC
@@ -33,6 +34,7 @@ from identity_service.config import IdentitySettings
 from identity_service.db import create_identity_engine, create_identity_schema
 from loadtests import scenarios_catalog
 from loadtests.locust_run import LocustRun, run_locust
+from loadtests.memory import MemorySampler
 from loadtests.processes import IdpServer, free_port, tree_cpu_seconds
 from loadtests.provisioning import provision_load_test
 from loadtests.report import CpuUsage, Summary, build_summary, write_summary
@@ -147,7 +149,11 @@ def run_load_test(
         )
         server_before = tree_cpu_seconds(server.pid)
         started = time.monotonic()
-        generator_cpu = run_locust(run, console)
+        sampler = MemorySampler(server.pid).start()
+        try:
+            generator_cpu = run_locust(run, console)
+        finally:
+            memory = sampler.stop()
         cpu = CpuUsage(
             server_seconds=tree_cpu_seconds(server.pid) - server_before,
             load_generator_seconds=generator_cpu,
@@ -183,6 +189,7 @@ def run_load_test(
         cpu=cpu,
         argon2_verify_ms=argon2_ms,
         fail_p95_ms=options.fail_p95_ms,
+        memory=memory,
     )
     files = [*write_summary(summary, directory)]
     return LoadTestResult(directory, summary, files)

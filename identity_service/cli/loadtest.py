@@ -143,6 +143,12 @@ def loadtest(
     if per_operation["login_cpu_vs_argon2_verify"] is not None:
         figures.append(f"login = {per_operation['login_cpu_vs_argon2_verify']:.2f} × argon2id")
     console.print(" · ".join(figures))
+    worker = summary.memory.largest if summary.memory is not None else None
+    if worker is not None:
+        console.print(
+            f"largest server process: {worker.start_mib:.0f} → peak {worker.peak_mib:.0f} → "
+            f"{worker.end_mib:.0f} MiB resident (growth {worker.growth_mib:+.1f} MiB)"
+        )
     for miss in summary.threshold_misses:
         console.print(f"[red]threshold missed:[/red] {miss}")
     verdict = "[green]PASSED[/green]" if result.passed else "[red]FAILED[/red]"

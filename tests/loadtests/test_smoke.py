@@ -45,6 +45,7 @@ def test_a_short_load_test_passes_and_reports(tmp_path: Path, load_test_environm
     assert flows["citizen login"]["requests"] > 0
     assert document["cpu"]["server_seconds"] > 0
     assert document["server_cpu_ms_per_flow"] > 0
+    assert max(process["peak_mib"] for process in document["memory"]["processes"]) > 20
     assert "PASSED" in (result.directory / "summary.md").read_text()
     assert "scenarios: login" in output.getvalue()
     # The credentials Locust read came from the data directory's provisioning.
