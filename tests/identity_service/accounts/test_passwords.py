@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
 import argon2
+import pytest
 
 from identity_service.accounts.passwords import PasswordHashing
 from identity_service.config import IdentitySettings
@@ -59,3 +63,26 @@ def test_from_settings_uses_the_configured_owasp_parameters() -> None:
     params = argon2.extract_parameters(hashing.hash("x" * 12))
     assert (params.memory_cost, params.time_cost, params.parallelism) == (19456, 2, 1)
     assert params.type is argon2.Type.ID
+
+
+def _resident_mib() -> float:
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc")
+def test_verifying_in_many_threads_does_not_keep_a_buffer_per_thread() -> None:
+    # 16 MiB per verify, in 24 threads: glibc's malloc used to keep each thread's buffer
+    # (24 x 16 MiB); now they are unmapped when done, and at most one per CPU runs.
+    hashing = PasswordHashing(
+        argon2.PasswordHasher(time_cost=1, memory_cost=16 * 1024, parallelism=1)
+    )
+    stored = hashing.hash("correct horse battery staple")
+    before = _resident_mib()
+    with ThreadPoolExecutor(24) as pool:
+        results = list(pool.map(lambda _: hashing.verify(stored, "wrong"), range(48)))
+    assert results == [False] * 48
+    assert _resident_mib() - before < 3 * 16
