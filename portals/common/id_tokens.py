@@ -17,12 +17,10 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import jwt
-
 from portals.common.errors import IdTokenError, InsufficientLevelError
 from portals.common.jwks import JwksCache
 from portals.common.levels import level_of_acr
-from portals.common.signed_jwts import SignedJwtError, verify_signed_jwt
+from portals.common.signed_jwts import SignedJwtError, verify_jwt
 
 # The hash behind at_hash per signing algorithm; natid's EdDSA keys are Ed25519 → SHA-512.
 _LEFT_HALF_HASHES: dict[str, Callable[[bytes], Any]] = {
@@ -62,7 +60,7 @@ class IdTokenVerifier:
     ) -> dict[str, Any]:
         """The verified claims; raises ``IdTokenError`` or ``InsufficientLevelError``."""
         try:
-            claims = await verify_signed_jwt(
+            verified = await verify_jwt(
                 id_token,
                 self._keys,
                 issuer=self._issuer,
@@ -72,6 +70,7 @@ class IdTokenVerifier:
             )
         except SignedJwtError as error:
             raise IdTokenError(str(error)) from None
+        claims = verified.claims
         self._check_audience(claims)
         self._check_times(claims)
         if not isinstance(claims.get("nonce"), str) or not hmac.compare_digest(
@@ -82,7 +81,7 @@ class IdTokenVerifier:
             access_token is not None
             and "at_hash" in claims
             and not hmac.compare_digest(
-                str(claims["at_hash"]), left_half_hash(access_token, _alg_of(id_token))
+                str(claims["at_hash"]), left_half_hash(access_token, verified.header["alg"])
             )
         ):
             raise IdTokenError("at_hash does not match the access token")
@@ -108,10 +107,6 @@ class IdTokenVerifier:
             raise IdTokenError("expired")
         if issued - self._skew > now:
             raise IdTokenError("issued in the future")
-
-
-def _alg_of(verified_token: str) -> str:
-    return str(jwt.get_unverified_header(verified_token)["alg"])
 
 
 def left_half_hash(value: str, alg: str) -> str:
