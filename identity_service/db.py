@@ -23,6 +23,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import registry
 from sqlmodel import SQLModel, create_engine
 
+from population_db.sqlite_wal import use_wal
+
 SQLITE_BUSY_TIMEOUT_MS = 5000
 POSTGRES_CONNECT_TIMEOUT_SECONDS = 3
 
@@ -59,10 +61,11 @@ def create_identity_engine(url: str, **engine_options: Any) -> Engine:
 
     @event.listens_for(engine, "connect")
     def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
+        if database and database != ":memory:":
+            use_wal(dbapi_connection)
         cursor = dbapi_connection.cursor()
         try:
             if database and database != ":memory:":
-                cursor.execute("PRAGMA journal_mode=WAL")
                 # WAL + NORMAL: a commit survives a killed process (not a power cut) and
                 # skips one fsync per transaction on the login and audit paths
                 cursor.execute("PRAGMA synchronous=NORMAL")

@@ -25,6 +25,7 @@ from population_db import units
 from population_db.migrations import POPULATION_HISTORY, POPULATION_VERSION_TABLE
 from population_db.migrations.history import SchemaState, SchemaStatus
 from population_db.models import AdminUnit, Citizen, Household, Province, SeedRun
+from population_db.sqlite_wal import use_wal
 
 #: The tables this package owns, parents first (``province`` refers to ``admin_unit``).
 POPULATION_TABLES: tuple[sa.Table, ...] = tuple(
@@ -133,9 +134,9 @@ def _configure_sqlite_connection(dbapi_connection, _record) -> None:  # type: ig
     # WAL lets readers (a running IdP, `stats`) work while a seed writes; NORMAL sync is
     # durable at checkpoints and never corrupts; the loader writes parents and children
     # in any order, so foreign keys stay off.
+    use_wal(dbapi_connection)
     cursor = dbapi_connection.cursor()
     try:
-        cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=OFF")

@@ -35,6 +35,8 @@ from alembic.util.exc import CommandError
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import NullPool
 
+from population_db.sqlite_wal import use_wal
+
 UPGRADE_COMMAND = "natid db upgrade"
 # A migration waits this long for another process's migration to finish (SQLite).
 MIGRATION_BUSY_TIMEOUT_MS = 60_000
@@ -279,9 +281,9 @@ def add_column_if_missing(table: str, column: sa.Column[Any]) -> None:
 
 def _configure_sqlite_for_migrations(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None
+    use_wal(dbapi_connection)
     cursor = dbapi_connection.cursor()
     try:
-        cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={MIGRATION_BUSY_TIMEOUT_MS}")
         # Batch operations copy and rename tables; foreign keys are checked by the models.
         cursor.execute("PRAGMA foreign_keys=OFF")

@@ -127,6 +127,16 @@ def test_a_database_made_before_migrations_is_refused_then_adopted(engine: Engin
 
 
 def test_processes_starting_together_on_an_empty_database_all_succeed(database_url: str) -> None:
+    # On SQLite, several fresh files: connections opening a new file at the same moment
+    # failed about one start in five ("database is locked" switching it to WAL).
+    if database_url.startswith("sqlite"):
+        for round_number in range(6):
+            _start_together(database_url.replace("identity.db", f"identity-{round_number}.db"))
+    else:
+        _start_together(database_url)
+
+
+def _start_together(database_url: str) -> None:
     errors: list[BaseException] = []
     barrier = threading.Barrier(4)
 
