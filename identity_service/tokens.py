@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import re
 import secrets
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -18,10 +17,10 @@ from typing import Any
 
 import jwt
 
+from identity_service.compact_jws import MalformedJwsError, parse_compact_jws
 from identity_service.keys import KeyStore
 
 ACCESS_TOKEN_ALGORITHM = "ES256"
-_COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 ACCESS_TOKEN_TYPE = "at+jwt"
 # RFC 9068 §4: resource servers accept the short form and the full media type.
 _ACCEPTED_ACCESS_TOKEN_TYPES = frozenset({"at+jwt", "application/at+jwt"})
@@ -166,18 +165,16 @@ class TokenService:
     def verify_access_token(self, token: str) -> dict[str, Any]:
         """The claims of an access token we issued and that is still valid.
 
-        Checks, in order: the header (typ at+jwt, our access-token algorithm, a kid we
-        publish), the signature with that key, then iss, aud, exp and iat against our
-        clock. Anything else raises ``InvalidTokenError``.
+        Checks, in order: the spelling (a canonical compact JWS), the header (typ at+jwt,
+        our access-token algorithm, a kid we publish), the signature with that key, the
+        required claims, then iss, aud, exp and iat against our clock. Anything else
+        raises ``InvalidTokenError``.
         """
-        if not isinstance(token, str) or not _COMPACT_JWS.fullmatch(token):
-            # RFC 7515 §2: base64url without padding; PyJWT tolerates '=', which would give
-            # one token two spellings
-            raise InvalidTokenError("malformed token: not a compact JWS")
         try:
-            header = jwt.get_unverified_header(token)
-        except jwt.InvalidTokenError as error:
+            jws = parse_compact_jws(token)
+        except MalformedJwsError as error:
             raise InvalidTokenError(f"malformed token: {error}") from None
+        header, claims = jws.header, jws.claims
         token_type = header.get("typ")
         if (
             not isinstance(token_type, str)
@@ -190,23 +187,18 @@ class TokenService:
         key = self._keys.published_key(kid) if isinstance(kid, str) else None
         if key is None or key.alg != ACCESS_TOKEN_ALGORITHM:
             raise InvalidTokenError("access token signed by an unknown key")
-        try:
-            claims = jwt.decode(
-                token,
-                key.public_key,
-                algorithms=[ACCESS_TOKEN_ALGORITHM],
-                issuer=self.issuer,
-                audience=self.resource,
-                # Time claims are checked below against the injected clock.
-                options={
-                    "verify_exp": False,
-                    "verify_iat": False,
-                    "verify_nbf": False,
-                    "require": list(_ACCESS_TOKEN_REQUIRED_CLAIMS),
-                },
-            )
-        except jwt.InvalidTokenError as error:
-            raise InvalidTokenError(f"access token rejected: {error}") from None
+        if not jws.signed_by(key.public_key, ACCESS_TOKEN_ALGORITHM):
+            raise InvalidTokenError("access token rejected: bad signature")
+        missing = [name for name in _ACCESS_TOKEN_REQUIRED_CLAIMS if name not in claims]
+        if missing:
+            raise InvalidTokenError(f"access token rejected: no {', '.join(missing)} claim")
+        if claims["iss"] != self.issuer:
+            raise InvalidTokenError("access token rejected: issued by another issuer")
+        audience = claims["aud"]
+        if not (
+            audience == self.resource or (isinstance(audience, list) and self.resource in audience)
+        ):
+            raise InvalidTokenError("access token rejected: not for this resource")
         self._check_lifetime(claims)
         return claims
 

@@ -301,6 +301,37 @@ def test_tampered_tokens_are_refused(tokens: TokenService) -> None:
             tokens.verify_access_token(tampered)
 
 
+def test_a_token_has_one_spelling(tokens: TokenService) -> None:
+    # An ES256 signature is 64 bytes: its last base64url character carries 4 unused bits.
+    # Another value of those bits decodes to the same signature: the same token spelled
+    # differently, which a cache or a revocation list keyed by the text would miss.
+    token = _access_token(tokens)
+    head, last = token[:-1], token[-1]
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    position = alphabet.index(last)
+    respelled = head + alphabet[position ^ 0b0001]
+    assert base64.urlsafe_b64decode(respelled.split(".")[2] + "==") == (
+        base64.urlsafe_b64decode(token.split(".")[2] + "==")
+    )
+    assert tokens.verify_access_token(token)["jti"]
+
+    with pytest.raises(InvalidTokenError, match="canonical"):
+        tokens.verify_access_token(respelled)
+
+
+def test_claims_that_are_not_a_json_object_are_refused(
+    tokens: TokenService, keys: KeyStore
+) -> None:
+    key = keys.signing_key("ES256")
+    header = _b64url(json.dumps({"alg": "ES256", "typ": "at+jwt", "kid": key.kid}).encode())
+    for payload in (b"[1, 2]", b"\xff\xfe", b'"text"'):
+        signing_input = f"{header}.{_b64url(payload)}".encode()
+        signature = jwt.get_algorithm_by_name("ES256").sign(signing_input, key.private_key)
+        token = f"{signing_input.decode()}.{_b64url(signature)}"
+        with pytest.raises(InvalidTokenError, match="malformed"):
+            tokens.verify_access_token(token)
+
+
 @pytest.mark.parametrize("garbage", ["", "not-a-jwt", "a.b.c", "e30.e30.", "...."])
 def test_garbage_is_refused(tokens: TokenService, garbage: str) -> None:
     with pytest.raises(InvalidTokenError):
