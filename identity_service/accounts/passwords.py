@@ -6,53 +6,54 @@ one full verify against a fixed dummy hash made with the same parameters, so the
 takes as long for someone who does not exist as for a wrong password. Verification is
 a plain synchronous call; the HTTP layer runs it in a thread pool.
 
-Memory: each hash or verify allocates ``memory_cost`` (19 MiB by default). At most one
-per CPU runs at a time — more would only share the same cores, each holding its
-buffer — and the buffers go back to the operating system when done: glibc's malloc
-otherwise keeps a freed buffer of this size in the arena of the thread that used it
-(its mmap threshold grows to the largest freed block), so a server whose thread pool
-has verified passwords in forty threads keeps forty buffers, 760 MiB, for ever.
-``return_large_blocks_to_the_os`` fixes the threshold below the buffer size.
+Memory and CPU: each hash or verify allocates ``memory_cost`` (19 MiB by default). They
+run in a small pool of their own, one thread per CPU (more would only share the same
+cores, each holding its buffer): glibc's malloc keeps a freed buffer of this size in the
+arena of the thread that used it, so a buffer per pool thread stays resident and is
+reused. Run in the HTTP thread pool instead (forty threads), the buffers added up to
+760 MiB; returned to the operating system after each use instead, every verify paid
+4,865 page faults, a quarter more CPU (``scripts/bench_argon2_memory.py``).
 """
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
-import ctypes.util
 import os
 import secrets
 import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 import argon2
 import argon2.exceptions
 
 from identity_service.config import IdentitySettings
 
-# glibc's mallopt parameter (malloc.h): blocks this large or larger are mmap()ed, and
-# setting it switches off the dynamic growth of the threshold.
-_M_MMAP_THRESHOLD = -3
-MMAP_THRESHOLD_BYTES = 1024 * 1024
+_Result = TypeVar("_Result")
+_pool_lock = threading.Lock()
+_pool: tuple[int, ThreadPoolExecutor] | None = None
 
 
-def return_large_blocks_to_the_os(threshold: int = MMAP_THRESHOLD_BYTES) -> bool:
-    """Make glibc's malloc mmap() blocks of ``threshold`` bytes and more (so ``free``
-    unmaps them); False where the C library is not glibc. Process-wide and idempotent."""
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return False
-    with contextlib.suppress(OSError, AttributeError):
-        return bool(ctypes.CDLL(name).mallopt(_M_MMAP_THRESHOLD, threshold))
-    return False
+def _in_hashing_threads(work: Callable[[], _Result]) -> _Result:
+    """Run ``work`` in the process's argon2 threads (made after a fork, if need be)."""
+    global _pool
+    current = _pool
+    if current is None or current[0] != os.getpid():
+        with _pool_lock:
+            current = _pool
+            if current is None or current[0] != os.getpid():
+                executor = ThreadPoolExecutor(
+                    max_workers=os.cpu_count() or 1, thread_name_prefix="argon2"
+                )
+                current = _pool = (os.getpid(), executor)
+    return current[1].submit(work).result()
 
 
 class PasswordHashing:
     def __init__(self, hasher: argon2.PasswordHasher) -> None:
         self._hasher = hasher
-        self._running = threading.BoundedSemaphore(os.cpu_count() or 1)
-        return_large_blocks_to_the_os()
         # A hash of a random throwaway password: nothing typed can ever match it.
-        self._dummy_hash = hasher.hash(secrets.token_urlsafe(32))
+        self._dummy_hash = self.hash(secrets.token_urlsafe(32))
 
     @classmethod
     def from_settings(cls, settings: IdentitySettings) -> PasswordHashing:
@@ -66,14 +67,12 @@ class PasswordHashing:
         )
 
     def hash(self, password: str) -> str:
-        with self._running:
-            return self._hasher.hash(password)
+        return _in_hashing_threads(lambda: self._hasher.hash(password))
 
     def verify(self, password_hash: str, password: str) -> bool:
         """Whether ``password`` matches; a malformed stored hash counts as no match."""
         try:
-            with self._running:
-                return self._hasher.verify(password_hash, password)
+            return _in_hashing_threads(lambda: self._hasher.verify(password_hash, password))
         except argon2.exceptions.VerificationError:
             return False
         except argon2.exceptions.InvalidHashError:
