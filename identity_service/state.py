@@ -254,10 +254,12 @@ class RedisStateStore:
             socket_timeout=timeout_seconds,
             socket_connect_timeout=timeout_seconds,
             health_check_interval=30,
-            # One immediate retry: enough to replace a connection that a Redis restart
-            # broke, without the client's default backoff (ten retries, seconds in all)
-            # holding a request while Redis is down; that request must get its 503 now.
-            retry=Retry(NoBackoff(), 1),
+            # One immediate retry of a broken connection: enough to replace one that a
+            # Redis restart broke, without the client's default backoff (ten retries,
+            # seconds in all) holding a request while Redis is down; that request must
+            # get its 503 now. A timeout is not retried: a hung Redis would otherwise
+            # cost each call two timeouts, and a new connection's handshake two more.
+            retry=Retry(NoBackoff(), 1, supported_errors=(redis.exceptions.ConnectionError,)),
         )
         return cls(client, prefix=prefix)
 

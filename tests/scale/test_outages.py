@@ -129,7 +129,10 @@ async def test_redis_stopped_or_hung_gives_503_and_the_service_resumes_by_itself
         back = await _until_served(server.port, token)
         private.pause()  # Redis hangs: connections open, no answers
         paused = time.monotonic()
-        await asyncio.sleep(2.5)
+        # Each request then waits out its Redis timeout (about 2 s with the retry), so
+        # the hang lasts long enough for every worker to get at least one answer in it,
+        # on a loaded machine too (2.5 s was not: a worker's whole turn fell outside).
+        await asyncio.sleep(4.5)
         resumed = time.monotonic()
         private.resume()
         back_again = await _until_served(server.port, token)
