@@ -33,8 +33,9 @@ from tests.scale.services import PrivatePostgres, PrivateRedis, ServerProcess
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
-# A Redis call that cannot complete gives up after a second, and is retried once; with
-# the request's own work (on a busy test machine) an answer comes well within this.
+# A Redis call that cannot complete gives up after a second (a broken connection is
+# retried once, a timeout is not); with the request's own work (on a busy test machine)
+# an answer comes well within this.
 QUICK_SECONDS = 3.5
 RECOVERY_SECONDS = 15.0
 # What the load's requests get when all is well: the token's claims, the login page.
