@@ -7,7 +7,7 @@ takes as long for someone who does not exist as for a wrong password. Verificati
 a plain synchronous call; the HTTP layer runs it in a thread pool.
 
 Memory and CPU: each hash or verify allocates ``memory_cost`` (19 MiB by default). They
-run in a small pool of their own, one thread per CPU (more would only share the same
+run in a small pool of their own, one thread per usable CPU (more would only share the same
 cores, each holding its buffer): glibc's malloc keeps a freed buffer of this size in the
 arena of the thread that used it, so a buffer per pool thread stays resident and is
 reused. Run in the HTTP thread pool instead (forty threads), the buffers added up to
@@ -34,6 +34,24 @@ _pool_lock = threading.Lock()
 _pool: tuple[int, ThreadPoolExecutor] | None = None
 
 
+def usable_cpus() -> int:
+    """The CPUs this process may run on (a server pinned with ``taskset`` has fewer)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def argon2_hasher(settings: IdentitySettings) -> argon2.PasswordHasher:
+    """An argon2id hasher at the configured cost."""
+    return argon2.PasswordHasher(
+        time_cost=settings.argon2_time_cost,
+        memory_cost=settings.argon2_memory_kib,
+        parallelism=settings.argon2_parallelism,
+        type=argon2.Type.ID,
+    )
+
+
 def _in_hashing_threads(work: Callable[[], _Result]) -> _Result:
     """Run ``work`` in the process's argon2 threads (made after a fork, if need be)."""
     global _pool
@@ -43,7 +61,7 @@ def _in_hashing_threads(work: Callable[[], _Result]) -> _Result:
             current = _pool
             if current is None or current[0] != os.getpid():
                 executor = ThreadPoolExecutor(
-                    max_workers=os.cpu_count() or 1, thread_name_prefix="argon2"
+                    max_workers=usable_cpus(), thread_name_prefix="argon2"
                 )
                 current = _pool = (os.getpid(), executor)
     return current[1].submit(work).result()
@@ -57,14 +75,7 @@ class PasswordHashing:
 
     @classmethod
     def from_settings(cls, settings: IdentitySettings) -> PasswordHashing:
-        return cls(
-            argon2.PasswordHasher(
-                time_cost=settings.argon2_time_cost,
-                memory_cost=settings.argon2_memory_kib,
-                parallelism=settings.argon2_parallelism,
-                type=argon2.Type.ID,
-            )
-        )
+        return cls(argon2_hasher(settings))
 
     def hash(self, password: str) -> str:
         return _in_hashing_threads(lambda: self._hasher.hash(password))

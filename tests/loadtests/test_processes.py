@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from identity_service.config import IdentitySettings
 from loadtests.processes import (
     IdpServer,
     ServerStartError,
@@ -18,6 +19,7 @@ from loadtests.processes import (
     pinned_to,
     tree_cpu_seconds,
 )
+from loadtests.runner import argon2_verify_cpu_ms
 
 # A parent that starts a child burning ~0.4 s of CPU, then waits for a line on stdin.
 _BURNING_TREE = """
@@ -94,3 +96,18 @@ def test_a_pinned_child_runs_only_on_its_cpus() -> None:
     ).stdout
     assert output.strip() == f"[{cpu}]"
     assert pinned_to(None) is None
+
+
+def test_the_argon2_yardstick_counts_the_hash_itself(tmp_path: Path) -> None:
+    # The yardstick is read from this thread's CPU clock; when it went through
+    # PasswordHashing, whose argon2 runs in threads of its own, it read about 0.1 ms
+    # (and a login "cost 452 argon2 verifies"). 16 MiB of argon2id is milliseconds of
+    # CPU on any machine.
+    settings = IdentitySettings(
+        data_dir=tmp_path,
+        secret_key="yardstick",
+        argon2_memory_kib=16 * 1024,
+        argon2_time_cost=1,
+        argon2_parallelism=1,
+    )
+    assert argon2_verify_cpu_ms(settings, samples=3) > 2.0
