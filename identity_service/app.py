@@ -86,7 +86,12 @@ from identity_service.oidc.request_objects import RequestObjects
 from identity_service.oidc.request_sources import AuthorizationRequests
 from identity_service.oidc.sessions import SsoSessions
 from identity_service.oidc.subjects import PairwiseSubjects
-from identity_service.state import StateStore, StateStoreUnavailableError, create_state_store
+from identity_service.state import (
+    MemoryStateStore,
+    StateStore,
+    StateStoreUnavailableError,
+    create_state_store,
+)
 from identity_service.tokens import TokenService
 from population_db.registry import PopulationRegistry
 from population_db.seeds import seeds_dir
@@ -233,7 +238,13 @@ def build_services(
         clock=clock,
         backchannel_transport=backchannel_transport,
     )
+    local_storage = (
+        isinstance(state, MemoryStateStore)
+        and identity_engine.dialect.name == "sqlite"
+        and population.engine.dialect.name == "sqlite"
+    )
     return IdentityServices(
+        local_storage=local_storage,
         settings=settings,
         urls=urls,
         identity_engine=identity_engine,

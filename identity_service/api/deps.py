@@ -89,6 +89,11 @@ class IdentityServices:
     account_page: AccountPageService
     # Issuer is https: cookies get the Secure attribute.
     secure_cookies: bool
+    # State in this process's memory and both databases in local SQLite files: a store
+    # call cannot wait on a network, so the hottest routes may run on the event loop.
+    # With Redis or PostgreSQL a call can wait up to its timeout (a dependency that
+    # hangs), which on the loop would stall every request of the process.
+    local_storage: bool
     # Discovery document serialised once (it never changes while the app runs).
     discovery_json: bytes
 

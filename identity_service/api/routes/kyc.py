@@ -24,6 +24,7 @@ answer cannot be audited. Every outcome is counted in ``natid_kyc_calls_total``.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Literal
 
 import anyio
@@ -121,9 +122,10 @@ async def request_body(request: Request) -> bytes | None:
     responses={status: _PROBLEM for status in (400, 401, 403, 413, 415, 422, 429, 503)},
 )
 async def verify(request: Request) -> Response:
-    # The hot path of the API: no dependency injection and no thread pool hop. Its
-    # blocking steps are short (state counters, one primary-key read, a signature); the
-    # wait for the audit commit is awaited (``AuditWriter.record_async``).
+    # The hot path of the API: no dependency injection. With local storage its blocking
+    # steps are short (state counters, one primary-key read, a signature) and run on the
+    # event loop; with Redis or PostgreSQL, any of them may wait on the network, so they
+    # run in the thread pool. The wait for the audit commit is awaited either way.
     services: IdentityServices = request.app.state.services
     outcome, response = await _verify(request, services, await request_body(request))
     services.metrics.kyc_call(outcome)
@@ -137,6 +139,48 @@ async def verify(request: Request) -> Response:
 async def _verify(
     request: Request, services: IdentityServices, body: bytes | None
 ) -> tuple[str, Response]:
+    if services.local_storage:
+        admitted = _admitted_query(request, services, body)
+    else:
+        admitted = await anyio.to_thread.run_sync(_admitted_query, request, services, body)
+    if isinstance(admitted, tuple):
+        return admitted
+    caller_id, query = admitted.client_id, admitted.query
+    try:
+        if query.otp is None and services.local_storage:
+            answer = await services.kyc.verify(caller_id, query)
+        else:
+            # A code check reads the account and several lockout counters: off the loop.
+            answer, locked_for, entry = await anyio.to_thread.run_sync(
+                services.kyc.evaluate, caller_id, query
+            )
+            await services.audit_writer.record_async(entry)
+            if locked_for is not None:
+                raise KycOtpLockedError(locked_for)
+    except KycOtpLockedError as error:
+        return "rate_limited", _too_many("otp_locked", error.retry_after)
+    except AuditError:
+        return "error", problem_response(
+            503,
+            "unavailable",
+            "Service unavailable",
+            "the verification could not be recorded; retry shortly",
+            headers={"Retry-After": str(UNAVAILABLE_RETRY_AFTER_SECONDS)},
+        )
+    body_out = {"result_jws": answer.result_jws, "transaction_id": answer.transaction_id}
+    return answer.result, JSONResponse(body_out, headers=NO_STORE)
+
+
+@dataclass(frozen=True, slots=True)
+class _AdmittedQuery:
+    client_id: str
+    query: KycQuery
+
+
+def _admitted_query(
+    request: Request, services: IdentityServices, body: bytes | None
+) -> _AdmittedQuery | tuple[str, Response]:
+    """The caller's query once its token and limits admit it, or the outcome and refusal."""
     try:
         caller = services.kyc_access.authenticate(
             request.headers.get("authorization"), request.headers.getlist(DPOP_HEADER)
@@ -151,26 +195,7 @@ async def _verify(
     query = _parse(request, body)
     if isinstance(query, Response):
         return "invalid", query
-    try:
-        if query.otp is None:
-            answer = await services.kyc.verify(caller.client_id, query)
-        else:
-            # A code check reads the account and several lockout counters: off the loop.
-            answer = await anyio.to_thread.run_sync(
-                services.kyc.verify_blocking, caller.client_id, query
-            )
-    except KycOtpLockedError as error:
-        return "rate_limited", _too_many("otp_locked", error.retry_after)
-    except AuditError:
-        return "error", problem_response(
-            503,
-            "unavailable",
-            "Service unavailable",
-            "the verification could not be recorded; retry shortly",
-            headers={"Retry-After": str(UNAVAILABLE_RETRY_AFTER_SECONDS)},
-        )
-    body_out = {"result_jws": answer.result_jws, "transaction_id": answer.transaction_id}
-    return answer.result, JSONResponse(body_out, headers=NO_STORE)
+    return _AdmittedQuery(caller.client_id, query)
 
 
 def _parse(request: Request, body: bytes | None) -> KycQuery | Response:

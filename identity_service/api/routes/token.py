@@ -16,7 +16,7 @@ revocation and PAR endpoints, which take the same kind of request.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
@@ -152,36 +152,43 @@ def dpop_response_headers(request: Request, services: IdentityServices) -> dict[
 async def token(
     request: Request, services: ServicesDep, form: Annotated[TokenForm, Depends(token_form)]
 ) -> JSONResponse:
-    # Asynchronous: the client credentials grant is memory and a signature, so it runs on
-    # the event loop; the grants that read and write the database go to the thread pool.
+    # Asynchronous: with local storage the client credentials grant is memory and a
+    # signature, so it runs on the event loop; the grants that read and write the
+    # database, and every grant when storage is on the network, go to the thread pool.
     # Either way their audit entries are committed before the answer leaves (deferring).
-    grants = {
-        authorization_code.GRANT_TYPE: services.code_grant,
-        refresh_token.GRANT_TYPE: services.refresh_grant,
-        client_credentials.GRANT_TYPE: services.client_credentials_grant,
-    }
     nonce_headers = dpop_response_headers(request, services)
+    on_loop = services.local_storage and form.get("grant_type") == client_credentials.GRANT_TYPE
     async with services.audit_writer.deferring():
         try:
-            if form.error is not None:
-                raise form.error
-            proof = dpop_proof(request, services, services.urls.token_endpoint)
-            client = authenticated_client(request, services, form)
-            check_client_dpop(client, proof)
-            grant_type = form.get("grant_type")
-            if not grant_type:
-                raise InvalidRequestError("grant_type is required")
-            grant = grants.get(grant_type)
-            if grant is None:
-                raise UnsupportedGrantTypeError(f"grant type {grant_type[:64]!r} is not offered")
-            if grant_type not in client.grant_types:
-                raise UnauthorizedClientError("this client is not registered for this grant type")
-            if grant_type == client_credentials.GRANT_TYPE:
-                body = grant.exchange(client, form, proof)
+            if on_loop:
+                body = _exchange(request, services, form)
             else:
-                body = await run_in_threadpool(grant.exchange, client, form, proof)
+                body = await run_in_threadpool(_exchange, request, services, form)
         except OAuthError as error:
             response = oauth_error_response(error, dpop_nonce=nonce_headers.get(NONCE_HEADER))
         else:
             response = JSONResponse(body, headers={**NO_STORE, **nonce_headers})
     return response
+
+
+def _exchange(request: Request, services: IdentityServices, form: TokenForm) -> dict[str, Any]:
+    """The token response's body for a grant the client may use, or an ``OAuthError``."""
+    if form.error is not None:
+        raise form.error
+    proof = dpop_proof(request, services, services.urls.token_endpoint)
+    client = authenticated_client(request, services, form)
+    check_client_dpop(client, proof)
+    grant_type = form.get("grant_type")
+    if not grant_type:
+        raise InvalidRequestError("grant_type is required")
+    grants = {
+        authorization_code.GRANT_TYPE: services.code_grant,
+        refresh_token.GRANT_TYPE: services.refresh_grant,
+        client_credentials.GRANT_TYPE: services.client_credentials_grant,
+    }
+    grant = grants.get(grant_type)
+    if grant is None:
+        raise UnsupportedGrantTypeError(f"grant type {grant_type[:64]!r} is not offered")
+    if grant_type not in client.grant_types:
+        raise UnauthorizedClientError("this client is not registered for this grant type")
+    return grant.exchange(client, form, proof)
