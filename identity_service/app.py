@@ -29,6 +29,7 @@ from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from identity_service.account_page import AccountPageService
+from identity_service.accounts.passwords import hashing_totals
 from identity_service.accounts.service import AccountService
 from identity_service.api.deps import IdentityServices
 from identity_service.api.errors import NO_STORE, oauth_error_response
@@ -170,6 +171,11 @@ def create_app(
     return app
 
 
+def _password_hashing_counters() -> tuple[int, float]:
+    totals = hashing_totals()
+    return totals.hashes, totals.cpu_seconds
+
+
 def build_services(
     settings: IdentitySettings,
     *,
@@ -210,7 +216,7 @@ def build_services(
         issuer=urls.issuer,
         clock=clock,
     )
-    metrics = Metrics()
+    metrics = Metrics(password_hashing=_password_hashing_counters)
     dpop = DpopVerifier(
         state,
         nonces=DpopNonces(server_secret, clock=clock) if settings.dpop_require_nonce else None,

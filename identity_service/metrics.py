@@ -14,10 +14,13 @@ run one worker per container as the load tests do.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import CounterMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.registry import Collector
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -38,8 +41,17 @@ KYC_RESULTS = frozenset(
 class Metrics:
     """The service's metrics in their own registry; hand ``registry`` to ``metrics_response``."""
 
-    def __init__(self, namespace: str = "natid") -> None:
+    def __init__(
+        self,
+        namespace: str = "natid",
+        *,
+        password_hashing: Callable[[], tuple[int, float]] | None = None,
+    ) -> None:
+        """``password_hashing`` gives the process's argon2 hashes and verifies so far and
+        their CPU seconds (``accounts.passwords.hashing_totals``)."""
         self.registry = CollectorRegistry(auto_describe=True)
+        if password_hashing is not None:
+            self.registry.register(_PasswordHashingCollector(namespace, password_hashing))
         self.http_requests = Counter(
             "http_requests",
             "HTTP requests by route template, method and status.",
@@ -152,6 +164,27 @@ class MetricsMiddleware:
                 status,
                 time.perf_counter() - started,
             )
+
+
+class _PasswordHashingCollector(Collector):
+    """Counters read from the password hasher when scraped (it keeps its own totals)."""
+
+    def __init__(self, namespace: str, totals: Callable[[], tuple[int, float]]) -> None:
+        self._namespace = namespace
+        self._totals = totals
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        hashes, cpu_seconds = self._totals()
+        yield CounterMetricFamily(
+            f"{self._namespace}_password_hashes",
+            "argon2id hashes and verifies run by this process.",
+            value=hashes,
+        )
+        yield CounterMetricFamily(
+            f"{self._namespace}_password_hashing_cpu_seconds",
+            "CPU time of those hashes and verifies, on their own threads' clocks.",
+            value=cpu_seconds,
+        )
 
 
 def route_template(scope: Scope) -> str:

@@ -38,6 +38,7 @@ from loadtests.memory import MemorySampler
 from loadtests.processes import IdpServer, free_port, tree_cpu_seconds
 from loadtests.provisioning import provision_load_test
 from loadtests.report import CpuUsage, Summary, build_summary, write_summary
+from loadtests.server_metrics import difference, password_hashing
 from population_db import db as population_db
 from population_db import loader
 
@@ -147,6 +148,9 @@ def run_load_test(
             locust_workers=options.locust_workers,
             cpus=options.locust_cpus,
         )
+        # One worker answers /metrics for the whole server; with several, for itself only.
+        counts_hashing = options.workers == 1
+        hashing_before = password_hashing(server.url) if counts_hashing else None
         server_before = tree_cpu_seconds(server.pid)
         started = time.monotonic()
         sampler = MemorySampler(server.pid).start()
@@ -158,6 +162,9 @@ def run_load_test(
             server_seconds=tree_cpu_seconds(server.pid) - server_before,
             load_generator_seconds=generator_cpu,
             wall_seconds=time.monotonic() - started,
+        )
+        server_hashing = difference(
+            hashing_before, password_hashing(server.url) if counts_hashing else None
         )
         # Measured again after the load, on the server's CPUs: the ratio then compares
         # like with like even when the machine got busier or quieter during the run.
@@ -190,6 +197,7 @@ def run_load_test(
         argon2_verify_ms=argon2_ms,
         fail_p95_ms=options.fail_p95_ms,
         memory=memory,
+        server_hashing=server_hashing,
     )
     files = [*write_summary(summary, directory)]
     return LoadTestResult(directory, summary, files)

@@ -20,8 +20,10 @@ from __future__ import annotations
 import os
 import secrets
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import TypeVar
 
 import argon2
@@ -32,6 +34,24 @@ from identity_service.config import IdentitySettings
 _Result = TypeVar("_Result")
 _pool_lock = threading.Lock()
 _pool: tuple[int, ThreadPoolExecutor] | None = None
+_totals_lock = threading.Lock()
+_cpu_seconds = 0.0
+_hashes = 0
+
+
+@dataclass(frozen=True, slots=True)
+class HashingTotals:
+    """What this process's argon2 threads have done: hashes and verifies, and their CPU."""
+
+    hashes: int
+    cpu_seconds: float
+
+
+def hashing_totals() -> HashingTotals:
+    """Hashes and verifies run in this process so far, and the CPU time they took (each
+    measured on its own thread's clock, so other work on the machine does not count)."""
+    with _totals_lock:
+        return HashingTotals(_hashes, _cpu_seconds)
 
 
 def usable_cpus() -> int:
@@ -64,7 +84,19 @@ def _in_hashing_threads(work: Callable[[], _Result]) -> _Result:
                     max_workers=usable_cpus(), thread_name_prefix="argon2"
                 )
                 current = _pool = (os.getpid(), executor)
-    return current[1].submit(work).result()
+    return current[1].submit(_counted, work).result()
+
+
+def _counted(work: Callable[[], _Result]) -> _Result:
+    global _cpu_seconds, _hashes
+    started = time.thread_time()
+    try:
+        return work()
+    finally:
+        spent = time.thread_time() - started
+        with _totals_lock:
+            _cpu_seconds += spent
+            _hashes += 1
 
 
 class PasswordHashing:

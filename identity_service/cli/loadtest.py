@@ -140,6 +140,9 @@ def loadtest(
     ):
         if per_operation[key] is not None:
             figures.append(f"{label} {per_operation[key]:.2f} ms")
+    if per_operation["server_cpu_ms_per_login_outside_argon2"] is not None:
+        outside = per_operation["server_cpu_ms_per_login_outside_argon2"]
+        figures.append(f"outside argon2id {outside:.2f} ms")
     if per_operation["login_cpu_vs_argon2_verify"] is not None:
         figures.append(f"login = {per_operation['login_cpu_vs_argon2_verify']:.2f} × argon2id")
     console.print(" · ".join(figures))

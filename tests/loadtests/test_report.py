@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from loadtests.report import CpuUsage, build_summary, write_summary
+from loadtests.report import CpuUsage, ServerHashing, build_summary, render_markdown, write_summary
 
 STATS_HEADER = [
     "Type", "Name", "Request Count", "Failure Count", "Median Response Time",
@@ -74,6 +74,36 @@ def test_a_login_only_run_is_set_against_argon2(tmp_path: Path) -> None:
     assert summary.passed
     assert [row.name for row in summary.steps] == ["login: authorize", "login: submit password"]
     assert [row.kind for row in summary.portal_side] == ["portal-side"]
+
+
+def test_a_login_is_set_against_argon2_as_the_server_ran_it(tmp_path: Path) -> None:
+    prefix = tmp_path / "locust"
+    _write_run(
+        prefix,
+        [
+            _stats_row("flow", "citizen login", 100, 0, 120),
+            _stats_row("POST", "login: submit password", 100, 0, 60),
+        ],
+        [],
+    )
+    # 100 logins and 5 other verifies (wrong passwords of setup) at 15 ms each.
+    hashing = ServerHashing(hashes=105, cpu_seconds=1.575)
+    summary = build_summary(
+        prefix,
+        settings={},
+        cpu=CPU,
+        argon2_verify_ms=25.0,  # the runner's own yardstick, on a busier moment
+        fail_p95_ms=None,
+        server_hashing=hashing,
+    )
+    figures = summary.cpu_per_operation()
+    assert figures["argon2id_verify_ms_in_server"] == pytest.approx(15.0)
+    assert figures["login_cpu_vs_argon2_verify"] == pytest.approx(20.0 / 15.0)
+    assert figures["server_cpu_ms_per_login_outside_argon2"] == pytest.approx(20.0 - 1.05 * 15)
+    markdown = render_markdown(summary)
+    assert "argon2id in the server during the load: 105 hashes and verifies, 15.00 ms" in markdown
+    assert "- login / argon2id verify: **1.33 ×**" in markdown
+    assert summary.as_json()["server_hashing"] == {"hashes": 105, "cpu_seconds": 1.575}
 
 
 def test_a_mix_has_no_per_login_figure(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import argon2
 import pytest
 
-from identity_service.accounts.passwords import PasswordHashing
+from identity_service.accounts.passwords import PasswordHashing, hashing_totals
 from identity_service.config import IdentitySettings
 
 
@@ -103,3 +103,14 @@ def test_warm_verifies_reuse_their_buffers() -> None:
         list(pool.map(lambda _: hashing.verify(stored, "wrong"), range(16)))
         faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
     assert faults / 16 < 1000
+
+
+def test_the_process_counts_its_hashes_and_their_cpu() -> None:
+    hashing = PasswordHashing(_cheap())
+    before = hashing_totals()
+    stored = hashing.hash("correct horse battery staple")
+    assert hashing.verify(stored, "correct horse battery staple")
+    assert not hashing.verify_or_dummy(None, "anything")
+    after = hashing_totals()
+    assert after.hashes - before.hashes == 3
+    assert after.cpu_seconds > before.cpu_seconds
