@@ -37,6 +37,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import anyio
 import jwt
 
 from identity_service.accounts.errors import (
@@ -112,24 +113,24 @@ class KycService:
         self._issuer = issuer
         self._clock = clock
 
-    async def verify(self, client_id: str, query: KycQuery) -> KycAnswer:
+    async def verify(
+        self, client_id: str, query: KycQuery, *, in_thread: bool = False
+    ) -> KycAnswer:
         """Compare, sign, and return once the answer is audited.
 
         Raises ``KycOtpLockedError`` (after auditing the refusal) when the one-time code
         may not be tried now, ``AuditError`` when the audit log cannot take the entry.
-        The comparison runs in the caller's thread: one primary-key read and a signature,
-        short enough for an event loop; only the wait for the audit commit is awaited.
+        The comparison runs in the caller's thread (one primary-key read and a signature,
+        short enough for an event loop), or in a worker thread with ``in_thread`` (a code
+        check, or storage that may wait on a network); the wait for the audit commit is
+        awaited either way.
         """
-        answer, locked_for, entry = self.evaluate(client_id, query)
+        if in_thread:
+            evaluated = await anyio.to_thread.run_sync(self.evaluate, client_id, query)
+        else:
+            evaluated = self.evaluate(client_id, query)
+        answer, locked_for, entry = evaluated
         await self._audit.record_async(entry)
-        if locked_for is not None:
-            raise KycOtpLockedError(locked_for)
-        return answer
-
-    def verify_blocking(self, client_id: str, query: KycQuery) -> KycAnswer:
-        """``verify`` for a worker thread: blocks until the answer is audited."""
-        answer, locked_for, entry = self.evaluate(client_id, query)
-        self._audit.record_entry(entry)
         if locked_for is not None:
             raise KycOtpLockedError(locked_for)
         return answer

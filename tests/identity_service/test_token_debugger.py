@@ -304,7 +304,7 @@ def test_a_kyc_answer_has_no_expiry_by_design(
     register_kyc_client(services, client_id)
     record = services.population.get(demo[1].personal_id_number)
     assert record is not None
-    answer = services.kyc.verify_blocking(
+    answer, _locked_for, _entry = services.kyc.evaluate(
         client_id,
         KycQuery(record.personal_id_number, record.full_name, record.birth_date, record.gender),
     )

@@ -146,17 +146,10 @@ async def _verify(
     if isinstance(admitted, tuple):
         return admitted
     caller_id, query = admitted.client_id, admitted.query
+    # A code check reads the account and several lockout counters: off the loop.
+    in_thread = query.otp is not None or not services.local_storage
     try:
-        if query.otp is None and services.local_storage:
-            answer = await services.kyc.verify(caller_id, query)
-        else:
-            # A code check reads the account and several lockout counters: off the loop.
-            answer, locked_for, entry = await anyio.to_thread.run_sync(
-                services.kyc.evaluate, caller_id, query
-            )
-            await services.audit_writer.record_async(entry)
-            if locked_for is not None:
-                raise KycOtpLockedError(locked_for)
+        answer = await services.kyc.verify(caller_id, query, in_thread=in_thread)
     except KycOtpLockedError as error:
         return "rate_limited", _too_many("otp_locked", error.retry_after)
     except AuditError:
