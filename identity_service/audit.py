@@ -245,23 +245,23 @@ class AuditLog:
                         )
                     seq, prev_hash = head_row
                     occurred_at = _utc_from_timestamp(self._clock())
-                    written, _rows = self._chain(prepared, seq, prev_hash, occurred_at)
+                    written, rows = self._chain(prepared, seq, prev_hash, occurred_at)
                     stored_at = self._sqlite_time(occurred_at)
                     driver.executemany(
                         _SQLITE_INSERT,
                         [
                             (
-                                entry.seq,
+                                row["seq"],
                                 stored_at,
-                                entry.event,
-                                entry.actor,
-                                entry.client_id,
-                                entry.level,
-                                canonical_json(entry.details),
-                                entry.prev_hash,
-                                entry.entry_hash,
+                                row["event"],
+                                row["actor"],
+                                row["client_id"],
+                                row["level"],
+                                row["details"],  # the canonical text made by _chain
+                                row["prev_hash"],
+                                row["entry_hash"],
                             )
-                            for entry in written
+                            for row in rows
                         ],
                     )
                     head = self._head(written)
