@@ -171,11 +171,6 @@ def create_app(
     return app
 
 
-def _password_hashing_counters() -> tuple[int, float]:
-    totals = hashing_totals()
-    return totals.hashes, totals.cpu_seconds
-
-
 def build_services(
     settings: IdentitySettings,
     *,
@@ -216,7 +211,7 @@ def build_services(
         issuer=urls.issuer,
         clock=clock,
     )
-    metrics = Metrics(password_hashing=_password_hashing_counters)
+    metrics = Metrics(password_hashing=hashing_totals)
     dpop = DpopVerifier(
         state,
         nonces=DpopNonces(server_secret, clock=clock) if settings.dpop_require_nonce else None,

@@ -31,27 +31,12 @@ MODES = ("http-pool", "unmapped", "natid")
 _M_MMAP_THRESHOLD = -3  # glibc's malloc.h
 
 
-def _resident_mib() -> float:
-    with open("/proc/self/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 def _measure(mode: str, verifies: int) -> dict[str, float]:
-    import argon2
-
-    from identity_service.accounts.passwords import PasswordHashing
+    from identity_service.accounts.passwords import PasswordHashing, argon2_hasher
     from identity_service.config import IdentitySettings
+    from loadtests.memory import rss_mib
 
-    settings = IdentitySettings()
-    hasher = argon2.PasswordHasher(
-        time_cost=settings.argon2_time_cost,
-        memory_cost=settings.argon2_memory_kib,
-        parallelism=settings.argon2_parallelism,
-        type=argon2.Type.ID,
-    )
+    hasher = argon2_hasher(IdentitySettings())
     if mode == "unmapped":
         ctypes.CDLL("libc.so.6").mallopt(_M_MMAP_THRESHOLD, 1024 * 1024)
     if mode == "natid":
@@ -66,7 +51,7 @@ def _measure(mode: str, verifies: int) -> dict[str, float]:
         def verify(_: int) -> bool:
             return hasher.verify(stored, "load test password")
 
-    before_memory = _resident_mib()
+    before_memory = rss_mib(os.getpid()) or float("nan")
     before = resource.getrusage(resource.RUSAGE_SELF)
     with ThreadPoolExecutor(40) as http_pool:
         assert all(http_pool.map(verify, range(verifies)))
@@ -75,7 +60,7 @@ def _measure(mode: str, verifies: int) -> dict[str, float]:
         "user_ms": (after.ru_utime - before.ru_utime) / verifies * 1000,
         "system_ms": (after.ru_stime - before.ru_stime) / verifies * 1000,
         "faults": (after.ru_minflt - before.ru_minflt) / verifies,
-        "growth_mib": _resident_mib() - before_memory,
+        "growth_mib": (rss_mib(os.getpid()) or float("nan")) - before_memory,
     }
 
 

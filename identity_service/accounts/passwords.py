@@ -23,8 +23,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 import argon2
 import argon2.exceptions
@@ -39,8 +38,7 @@ _cpu_seconds = 0.0
 _hashes = 0
 
 
-@dataclass(frozen=True, slots=True)
-class HashingTotals:
+class HashingTotals(NamedTuple):
     """What this process's argon2 threads have done: hashes and verifies, and their CPU."""
 
     hashes: int

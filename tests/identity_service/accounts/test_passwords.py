@@ -12,6 +12,7 @@ import pytest
 
 from identity_service.accounts.passwords import PasswordHashing, hashing_totals
 from identity_service.config import IdentitySettings
+from loadtests.memory import rss_mib
 
 
 class Counting(argon2.PasswordHasher):
@@ -68,11 +69,9 @@ def test_from_settings_uses_the_configured_owasp_parameters() -> None:
 
 
 def _resident_mib() -> float:
-    with open("/proc/self/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    raise AssertionError("no VmRSS")
+    resident = rss_mib(os.getpid())
+    assert resident is not None, "no VmRSS"
+    return resident
 
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc")
