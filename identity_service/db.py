@@ -59,13 +59,15 @@ def create_identity_engine(url: str, **engine_options: Any) -> Engine:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(parsed, connect_args={"check_same_thread": False}, **engine_options)
 
+    on_disk = bool(database) and database != ":memory:"
+
     @event.listens_for(engine, "connect")
     def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
-        if database and database != ":memory:":
+        if on_disk:
             use_wal(dbapi_connection)
         cursor = dbapi_connection.cursor()
         try:
-            if database and database != ":memory:":
+            if on_disk:
                 # WAL + NORMAL: a commit survives a killed process (not a power cut) and
                 # skips one fsync per transaction on the login and audit paths
                 cursor.execute("PRAGMA synchronous=NORMAL")

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from portals.common.jwks import JwksCache
-from portals.common.signed_jwts import ACCEPTABLE_ALGORITHMS, SignedJwtError, verify_signed_jwt
+from portals.common.signed_jwts import ACCEPTABLE_ALGORITHMS, SignedJwtError, verify_jwt
 
 RESULT_TYPE = "kyc-result+jwt"
 MATCH = "match"
@@ -78,7 +78,7 @@ async def verify_kyc_result(
 ) -> KycResult:
     """The checked answer (see module doc); raises ``KycAnswerError``."""
     try:
-        claims = await verify_signed_jwt(
+        verified = await verify_jwt(
             result_jws,
             keys,
             issuer=issuer,
@@ -90,6 +90,7 @@ async def verify_kyc_result(
         )
     except SignedJwtError as error:
         raise KycAnswerError(str(error)) from None
+    claims = verified.claims
     issued_at = _fresh_issue_time(claims["iat"], clock(), clock_skew_seconds, max_age_seconds)
     jti = claims["jti"]
     if not isinstance(jti, str) or not hmac.compare_digest(

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from portals.common.jwks import JwksCache
-from portals.common.signed_jwts import SignedJwtError, verify_signed_jwt
+from portals.common.signed_jwts import SignedJwtError, verify_jwt
 
 BACKCHANNEL_LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout"
 LOGOUT_TOKEN_TYPE = "logout+jwt"
@@ -64,7 +64,7 @@ class LogoutTokenVerifier:
 
     async def verify(self, logout_token: str) -> LogoutRequest:
         try:
-            claims = await verify_signed_jwt(
+            verified = await verify_jwt(
                 logout_token,
                 self._keys,
                 issuer=self._issuer,
@@ -75,6 +75,7 @@ class LogoutTokenVerifier:
             )
         except SignedJwtError as error:
             raise LogoutTokenError(str(error)) from None
+        claims = verified.claims
         self._check_times(claims)
         _check_events(claims.get("events"))
         if "nonce" in claims:

@@ -51,35 +51,6 @@ class VerifiedJwt:
     claims: dict[str, Any]
 
 
-async def verify_signed_jwt(
-    token: str,
-    keys: JwksCache,
-    *,
-    issuer: str,
-    audience: str,
-    algorithms: Iterable[str],
-    required: Iterable[str],
-    token_type: str | None = None,
-    type_required: bool = False,
-) -> dict[str, Any]:
-    """The claims of ``token`` once signature, ``iss``, ``aud`` and ``typ`` check out.
-
-    ``token_type`` (e.g. ``logout+jwt``) is compared case-insensitively, with or without
-    the ``application/`` prefix; a token without ``typ`` passes unless ``type_required``.
-    """
-    verified = await verify_jwt(
-        token,
-        keys,
-        issuer=issuer,
-        audience=audience,
-        algorithms=algorithms,
-        required=required,
-        token_type=token_type,
-        type_required=type_required,
-    )
-    return verified.claims
-
-
 async def verify_jwt(
     token: str,
     keys: JwksCache,
@@ -91,7 +62,12 @@ async def verify_jwt(
     token_type: str | None = None,
     type_required: bool = False,
 ) -> VerifiedJwt:
-    """``verify_signed_jwt``, with the verified token's header as well."""
+    """The header and claims of ``token`` once signature, ``iss``, ``aud`` and ``typ``
+    check out.
+
+    ``token_type`` (e.g. ``logout+jwt``) is compared case-insensitively, with or without
+    the ``application/`` prefix; a token without ``typ`` passes unless ``type_required``.
+    """
     header, claims, signing_input, signature = _parts(token)
     accepted = frozenset(algorithms) & ACCEPTABLE_ALGORITHMS
     alg, kid = header.get("alg"), header.get("kid")
