@@ -15,6 +15,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import jwt
+from cryptography.hazmat.primitives.asymmetric import ec
+
+# RFC 7518 §3.4: each ECDSA algorithm is defined on one curve only.
+_CURVE_OF_EC_ALGORITHM = {"ES256": "secp256r1", "ES384": "secp384r1", "ES512": "secp521r1"}
 
 JwksFetcher = Callable[[], Awaitable[dict[str, Any]]]
 
@@ -81,7 +85,21 @@ def _signing_keys(document: dict[str, Any]) -> dict[str, jwt.PyJWK]:
         if "d" in entry:
             continue
         try:
-            keys[entry["kid"]] = jwt.PyJWK.from_dict(entry)
+            key = jwt.PyJWK.from_dict(entry)
         except (jwt.PyJWKError, jwt.InvalidKeyError, ValueError, TypeError):
             continue
+        if entry["kty"] == "EC" and not _on_its_algorithms_curve(key):
+            continue
+        keys[entry["kid"]] = key
     return keys
+
+
+def _on_its_algorithms_curve(key: jwt.PyJWK) -> bool:
+    """An EC key whose ``alg`` names another curve's algorithm (a P-384 key marked ES256)
+    is refused here, so a verifier may take an ES256 key to be a P-256 one."""
+    curve = _CURVE_OF_EC_ALGORITHM.get(key.algorithm_name)
+    return (
+        curve is not None
+        and isinstance(key.key, ec.EllipticCurvePublicKey)
+        and key.key.curve.name == curve
+    )

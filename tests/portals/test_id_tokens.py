@@ -270,3 +270,72 @@ async def test_a_refetch_drops_retired_keys_and_skips_unusable_entries(
     odd = JwksCache(odd_document, min_refetch_seconds=0, clock=clock)
     await odd.key(es_key.kid)
     assert odd.known_key_ids() == {es_key.kid}
+
+
+async def test_an_ec_key_on_another_curve_than_its_alg_names_is_not_used(
+    clock: FakeClock,
+) -> None:
+    # RFC 7518 §3.4: ES256 is P-256. A P-384 key published as ES256 would let a verifier
+    # that trusts the alg take a signature on the wrong curve.
+    p384 = ec.generate_private_key(ec.SECP384R1())
+    jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(p384.public_key()))
+
+    async def document() -> dict[str, Any]:
+        return {"keys": [{**jwk, "kid": "mislabelled", "alg": "ES256", "use": "sig"}]}
+
+    cache = JwksCache(document, min_refetch_seconds=0, clock=clock)
+    with pytest.raises(UnknownSigningKeyError):
+        await cache.key("mislabelled")
+
+
+async def test_a_header_that_verified_once_is_read_the_same_way_again(
+    es_key: SigningKey, clock: FakeClock
+) -> None:
+    verifier = verifier_for(KeyServer(es_key), clock)
+    token = es_key.sign(claims_for(clock))
+    first = await verifier.verify(token, nonce=NONCE, min_level=1)
+    # The same header (now remembered) on a forged payload still fails the signature.
+    header, _, signature = token.split(".")
+    forged_payload = base64.urlsafe_b64encode(
+        json.dumps(claims_for(clock, sub="someone-else")).encode()
+    ).rstrip(b"=")
+    with pytest.raises(IdTokenError, match="bad signature"):
+        await verifier.verify(
+            f"{header}.{forged_payload.decode()}.{signature}", nonce=NONCE, min_level=1
+        )
+    assert await verifier.verify(token, nonce=NONCE, min_level=1) == first
+
+
+@pytest.mark.parametrize(
+    "header_json",
+    [
+        b' {"alg":"ES256","kid":"es-1"}',  # whitespace around the object is JSON too
+        b'{"alg":"ES256","kid":"es-1"}\n',
+    ],
+)
+async def test_a_header_with_whitespace_around_it_is_read(
+    header_json: bytes, es_key: SigningKey, clock: FakeClock
+) -> None:
+    header = base64.urlsafe_b64encode(header_json).rstrip(b"=").decode()
+    payload = base64.urlsafe_b64encode(json.dumps(claims_for(clock)).encode()).rstrip(b"=")
+    signing_input = f"{header}.{payload.decode()}".encode()
+    signature = jwt.get_algorithm_by_name("ES256").sign(signing_input, es_key.private)
+    token = f"{signing_input.decode()}.{base64.urlsafe_b64encode(signature).rstrip(b'=').decode()}"
+    claims = await verifier_for(KeyServer(es_key), clock).verify(token, nonce=NONCE, min_level=1)
+    assert claims["sub"] == "pairwise-subject"
+
+
+@pytest.mark.parametrize(
+    "payload_json",
+    [b'{"sub":"a"} {"sub":"b"}', b'["not", "an", "object"]', b"\xff\xfe{}", b'{"sub":"a"}x'],
+)
+async def test_a_payload_that_is_not_one_utf8_json_object_is_refused(
+    payload_json: bytes, es_key: SigningKey, clock: FakeClock
+) -> None:
+    header = base64.urlsafe_b64encode(b'{"alg":"ES256","kid":"es-1"}').rstrip(b"=").decode()
+    payload = base64.urlsafe_b64encode(payload_json).rstrip(b"=").decode()
+    signing_input = f"{header}.{payload}".encode()
+    signature = jwt.get_algorithm_by_name("ES256").sign(signing_input, es_key.private)
+    token = f"{signing_input.decode()}.{base64.urlsafe_b64encode(signature).rstrip(b'=').decode()}"
+    with pytest.raises(IdTokenError, match="not a JWT"):
+        await verifier_for(KeyServer(es_key), clock).verify(token, nonce=NONCE, min_level=1)
