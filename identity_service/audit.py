@@ -43,8 +43,9 @@ from identity_service.audit_chain import (
     GENESIS_HASH,
     VerificationResult,
     canonical_json,
+    canonical_time,
     chain_key,
-    entry_hash,
+    entry_hash_of,
     head_mac,
     verify_chain,
 )
@@ -285,10 +286,12 @@ class AuditLog:
         """The entries following (seq, prev_hash), hashed; and their rows as stored."""
         written: list[AuditEntry] = []
         rows: list[dict[str, Any]] = []
+        hashed_time = canonical_time(occurred_at)  # one moment for the whole batch
         for event, actor, client_id, level, details in prepared:
             seq += 1
-            # Hashed over the parsed details (what reading back yields), stored as their
-            # canonical text: neither is parsed again here.
+            # Hashed over the parsed details (what reading back yields), whose canonical
+            # text is what is stored: made once, parsed by nobody.
+            details_text = canonical_json(details)
             values: dict[str, Any] = {
                 "seq": seq,
                 "occurred_at": occurred_at,
@@ -296,16 +299,17 @@ class AuditLog:
                 "actor": actor,
                 "client_id": client_id,
                 "level": level,
-                "details": details,
+                "details": details_text,
                 "prev_hash": prev_hash,
             }
-            hashed = entry_hash(self._chain_key, values)
+            hashed = entry_hash_of(self._chain_key, values, hashed_time, details_text)
             written.append(
                 AuditEntry(
                     seq, occurred_at, event, actor, client_id, level, details, prev_hash, hashed
                 )
             )
-            rows.append({**values, "details": canonical_json(details), "entry_hash": hashed})
+            values["entry_hash"] = hashed
+            rows.append(values)
             prev_hash = hashed
         return written, rows
 

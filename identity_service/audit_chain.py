@@ -41,11 +41,19 @@ class VerificationResult:
     reason: str | None = None
 
 
+# json.dumps builds an encoder per call when given options; one made once encodes the same.
+_CANONICAL = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
+# ``details`` comes third of the sorted HASHED_FIELDS; its place is held by 0 while the
+# others are encoded, then taken by its own canonical text. A JSON string never holds an
+# unescaped quote, so the first ``"details":0,`` is the key, whatever actor says.
+_DETAILS_PLACEHOLDER = '"details":0,'
+
+
 def canonical_json(value: Any) -> str:
     """Sorted keys, no whitespace, UTF-8 characters kept, no NaN: one text per value."""
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    )
+    return _CANONICAL.encode(value)
 
 
 def chain_key(server_secret: bytes) -> bytes:
@@ -61,17 +69,24 @@ def entry_hash(key: bytes, entry: Mapping[str, Any]) -> str:
     details = entry["details"]
     if isinstance(details, str):
         details = json.loads(details)
-    hashed = {name: entry[name] for name in HASHED_FIELDS}
-    hashed["details"] = details
-    hashed["occurred_at"] = _canonical_time(entry["occurred_at"])
-    message = canonical_json(hashed).encode("utf-8")
-    return hmac.new(key, message, hashlib.sha256).hexdigest()
+    return entry_hash_of(key, entry, canonical_time(entry["occurred_at"]), canonical_json(details))
+
+
+def entry_hash_of(key: bytes, entry: Mapping[str, Any], occurred_at: str, details: str) -> str:
+    """``entry_hash`` for callers that already hold the canonical time (``canonical_time``)
+    and details text (``canonical_json``): an append computes both once and stores the
+    latter, so neither is made twice."""
+    others = {name: entry[name] for name in HASHED_FIELDS}
+    others["occurred_at"] = occurred_at
+    others["details"] = 0
+    message = canonical_json(others).replace(_DETAILS_PLACEHOLDER, f'"details":{details},', 1)
+    return hmac.digest(key, message.encode("utf-8"), "sha256").hex()
 
 
 def head_mac(key: bytes, seq: int, last_hash: str) -> str:
     """The MAC sealing the head row, so it cannot be wound back to an earlier entry's values."""
     message = canonical_json({"head": {"seq": seq, "entry_hash": last_hash}}).encode("utf-8")
-    return hmac.new(key, message, hashlib.sha256).hexdigest()
+    return hmac.digest(key, message, "sha256").hex()
 
 
 def verify_chain(
@@ -132,10 +147,16 @@ def _broken(checked: int, seq: int, reason: str) -> VerificationResult:
     return VerificationResult(ok=False, checked=checked, first_broken_seq=seq, reason=reason)
 
 
-def _canonical_time(moment: datetime | str) -> str:
+def canonical_time(moment: datetime | str) -> str:
+    """``occurred_at`` as hashed: UTC, ISO 8601 with microseconds and ``Z``."""
     if isinstance(moment, str):
         moment = datetime.fromisoformat(moment)
     if moment.tzinfo is None:
         # SQLite hands timezone-aware columns back naive; they were written in UTC.
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    utc = moment.astimezone(UTC)
+    # What strftime("%Y-%m-%dT%H:%M:%S.%fZ") gives, at a third of its cost.
+    return (
+        f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}T{utc.hour:02d}:{utc.minute:02d}:"
+        f"{utc.second:02d}.{utc.microsecond:06d}Z"
+    )

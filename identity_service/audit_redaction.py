@@ -9,6 +9,7 @@ free-standing runs of nine or more digits (ID, phone and card numbers) are maske
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
@@ -46,9 +47,15 @@ SECRET_DETAIL_KEYS = frozenset(
 
 def subject_reference(server_secret: bytes, personal_id_number: str) -> str:
     """Keyed HMAC-SHA256 of the normalised ID number, as truncated hex."""
-    key = hmac.new(server_secret, _SUBJECT_KEY_LABEL, hashlib.sha256).digest()
-    digest = hmac.new(key, normalise(personal_id_number).encode("utf-8"), hashlib.sha256)
-    return digest.hexdigest()[:SUBJECT_REF_HEX_CHARS]
+    message = normalise(personal_id_number).encode("utf-8")
+    digest = hmac.digest(_subject_key(server_secret), message, "sha256")
+    return digest.hex()[:SUBJECT_REF_HEX_CHARS]
+
+
+@functools.lru_cache(maxsize=16)
+def _subject_key(server_secret: bytes) -> bytes:
+    # Derived once per secret: every audited login and e-KYC check asks for it.
+    return hmac.new(server_secret, _SUBJECT_KEY_LABEL, hashlib.sha256).digest()
 
 
 def masked_subject(personal_id_number: str) -> str:

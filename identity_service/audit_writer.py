@@ -5,9 +5,11 @@ durable commit costs a disk flush (about 1-3 ms on SQLite), so appending entry b
 caps every audited endpoint at a few hundred requests per second. The writer queues the
 entries of concurrent callers and appends them with one ``record_many`` per batch: each
 caller still returns only once its own entry is committed (an answer is never given
-unaudited), but the flush is shared by everyone who arrived while the previous batch was
-being written. Under concurrent load the writer also waits up to ``DEFAULT_LINGER_SECONDS``
-for company before appending; a lone caller is written at once.
+unaudited), but the transaction is shared by everyone who arrived while the previous batch was
+being written. Coroutines' entries are queued at the end of the event loop's turn in which
+they were recorded, all together, so the writer takes a whole turn's worth at once
+instead of waking for the first and writing batches of one or two; nobody waits for
+company, so a lone caller is written at once.
 
 Callers wait in one of two ways: ``record`` blocks the calling thread (synchronous routes,
 which FastAPI runs in its thread pool), ``record_async`` suspends the calling coroutine
@@ -35,7 +37,6 @@ import asyncio
 import contextlib
 import queue
 import threading
-import time
 from collections.abc import AsyncIterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -46,7 +47,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from identity_service.audit import AuditError, AuditLog, NewAuditEntry
 
 DEFAULT_MAX_BATCH = 256
-DEFAULT_LINGER_SECONDS = 0.002
 IDLE_SECONDS = 2.0
 # How long a caller waits for its commit before giving up (the database is hanging).
 COMMIT_TIMEOUT_SECONDS = 30.0
@@ -110,18 +110,17 @@ class AuditWriter:
         log: AuditLog,
         *,
         max_batch: int = DEFAULT_MAX_BATCH,
-        linger_seconds: float = DEFAULT_LINGER_SECONDS,
     ) -> None:
         if max_batch < 1:
             raise ValueError("max_batch must be at least 1")
         self.log = log
         self._max_batch = max_batch
-        self._linger = linger_seconds
-        self._last_batch = 0
         self._queue: queue.SimpleQueue[_Pending] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._closed = False
+        # Per event loop: the entries of this turn of the loop, not yet queued.
+        self._waiting_on: dict[asyncio.AbstractEventLoop, list[_Pending]] = {}
 
     def record(
         self,
@@ -162,10 +161,17 @@ class AuditWriter:
             return
         loop = asyncio.get_running_loop()
         futures: list[asyncio.Future[None]] = []
+        waiting = self._waiting_on.get(loop)
+        if waiting is None:
+            # Queued together once this turn of the event loop is over: the writer thread
+            # then finds the whole turn's entries at once, rather than being woken by the
+            # first of them and writing a batch of one or two.
+            waiting = self._waiting_on[loop] = []
+            loop.call_soon(self._submit_waiting, loop)
         for entry in entries:
             future: asyncio.Future[None] = loop.create_future()
             futures.append(future)
-            self._submit(_Pending(entry, future=future))
+            waiting.append(_Pending(entry, future=future))
         try:
             async with asyncio.timeout(COMMIT_TIMEOUT_SECONDS):
                 for future in futures:
@@ -199,8 +205,12 @@ class AuditWriter:
 
     # -- internals ------------------------------------------------------------------------
 
-    def _submit(self, pending: _Pending) -> None:
-        self._queue.put(pending)
+    def _submit_waiting(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._submit(*self._waiting_on.pop(loop))
+
+    def _submit(self, *pendings: _Pending) -> None:
+        for pending in pendings:
+            self._queue.put(pending)
         with self._lock:
             closed = self._closed
             if not closed and (self._thread is None or not self._thread.is_alive()):
@@ -234,25 +244,15 @@ class AuditWriter:
         if first is _WAKE_UP:
             return False
         batch = [first]
-        # Under concurrent load (the last batch had company) wait a moment for more: each
-        # transaction has a fixed cost, shared by everyone in it. A lone caller never waits.
-        deadline = time.monotonic() + self._linger if self._last_batch > 1 else None
         while len(batch) < self._max_batch:
             try:
                 pending = self._queue.get_nowait()
             except queue.Empty:
-                remaining = 0.0 if deadline is None else deadline - time.monotonic()
-                if remaining <= 0:
-                    break
-                try:
-                    pending = self._queue.get(timeout=remaining)
-                except queue.Empty:
-                    break
+                break
             if pending is _WAKE_UP:  # closing: write this batch, let the loop see it next
                 self._queue.put(_WAKE_UP)
                 break
             batch.append(pending)
-        self._last_batch = len(batch)
         try:
             self.log.record_many([pending.entry for pending in batch])
         except BaseException as error:  # every waiter must hear of it

@@ -334,6 +334,20 @@ async def test_async_callers_wait_for_their_commit(counting_log: CountingLog) ->
     assert counting_log.tail(1)[0].event == "stepup"
 
 
+async def test_coroutines_of_one_loop_turn_share_one_append(counting_log: CountingLog) -> None:
+    # Thirty requests recording in the same turn of the event loop: one transaction, not
+    # a first one for whoever woke the writer and more for the rest.
+    writer = AuditWriter(counting_log)
+    await asyncio.gather(
+        *(writer.record_async(NewAuditEntry("kyc.verify", details={"n": n})) for n in range(30))
+    )
+    assert counting_log.batches == [30]
+    await writer.record_many_async([NewAuditEntry("stepup"), NewAuditEntry("x.y")])
+    assert counting_log.batches == [30, 2]
+    writer.close()
+    assert [entry.details.get("n") for entry in counting_log.tail(32)[:30]] == list(range(30))
+
+
 def test_entries_queued_during_a_failed_append_fail_with_it(counting_log: CountingLog) -> None:
     attempt_started = threading.Event()
     release = threading.Event()
