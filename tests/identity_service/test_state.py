@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+import tracemalloc
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -218,3 +219,28 @@ def test_create_state_store_chooses_by_url() -> None:
     assert isinstance(store, RedisStateStore)
     assert store.prefix == "p:"
     store.close()
+
+
+def test_the_memory_store_keeps_an_sso_session_in_under_a_kilobyte() -> None:
+    # SSO sessions live for hours in the embedded store, so their size is the process's
+    # growth under load: kept as JSON text, not as the parsed dict (about 1.7 KB).
+    session = {
+        "personal_id_number": "001203004567",
+        "level": 1,
+        "auth_time": 1_796_234_567,
+        "amr": ["pwd"],
+        "acr": "urn:natid:acr:level1",
+        "clients": ["demo-public-services", "demo-bank"],
+        "browser": "b" * 43,
+    }
+    store = MemoryStateStore()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for number in range(2_000):
+            store.put(f"natid:sso:{number:022d}", session, 28_800)
+        per_session = (tracemalloc.get_traced_memory()[0] - before) / 2_000
+    finally:
+        tracemalloc.stop()
+    assert per_session < 1_024
+    assert store.get("natid:sso:0000000000000000000007") == session
