@@ -165,3 +165,34 @@ def test_registration_keeps_machine_and_citizen_grants_apart(
     }
     with pytest.raises(ClientRegistrationError, match=message):
         services.clients.register(ClientRegistration(**{**base, **changes}))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"grant_type=client_credentials&scope=kyc.verify&scope=kyc.verify",  # repeated
+        b"grant_type=client_credentials&scope=%FF%FE",  # not UTF-8 once decoded
+        "grant_type=client_credentials&scope=kyc.verify&x=\u00e9".encode(),  # raw non-ASCII
+        b"grant_type=client_credentials&" + b"&".join(b"f%d=1" % n for n in range(300)),
+    ],
+)
+async def test_a_form_that_is_not_one_clean_urlencoded_form_is_invalid_request(
+    http: httpx.AsyncClient, body: bytes
+) -> None:
+    response = await http.post(
+        "/token",
+        content=body,
+        headers={**CLINIC_AUTH, "Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert_oauth_error(response, 400, "invalid_request")
+
+
+async def test_form_values_are_percent_and_plus_decoded(http: httpx.AsyncClient) -> None:
+    # "kyc.verify" spelled with percent escapes, and a blank parameter counted as omitted.
+    response = await http.post(
+        "/token",
+        content=b"grant_type=client%5Fcredentials&scope=kyc%2Everify&client_id=",
+        headers={**CLINIC_AUTH, "Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["scope"] == "kyc.verify"
