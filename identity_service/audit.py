@@ -146,8 +146,9 @@ _SQLITE_INSERT = (
     "prev_hash, entry_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _SQLITE_UPDATE_HEAD = "UPDATE audit_head SET seq = ?, entry_hash = ?, mac = ? WHERE id = ?"
-# What ``_prepare`` hands on: event, actor, client_id, level, details.
-_Prepared = tuple[str, str | None, str | None, int | None, dict[str, Any]]
+# What ``_prepare`` hands on: event, actor, client_id, level, details and their canonical
+# text (what is stored and hashed).
+_Prepared = tuple[str, str | None, str | None, int | None, dict[str, Any], str]
 
 
 class AuditLog:
@@ -287,11 +288,10 @@ class AuditLog:
         written: list[AuditEntry] = []
         rows: list[dict[str, Any]] = []
         hashed_time = canonical_time(occurred_at)  # one moment for the whole batch
-        for event, actor, client_id, level, details in prepared:
+        for event, actor, client_id, level, details, details_text in prepared:
             seq += 1
-            # Hashed over the parsed details (what reading back yields), whose canonical
-            # text is what is stored: made once, parsed by nobody.
-            details_text = canonical_json(details)
+            # Hashed over the parsed details (what reading back yields) as their canonical
+            # text, which is also what is stored.
             values: dict[str, Any] = {
                 "seq": seq,
                 "occurred_at": occurred_at,
@@ -372,10 +372,13 @@ class AuditLog:
             actor = None if new.actor is None else mask_digit_runs(new.actor)
         try:
             # Round trip, so the hash is computed over exactly what reading back yields.
-            details = json.loads(canonical_json(details))
+            # The text is canonical for the parsed details too: redaction has made every
+            # key a string and every sequence a list, so encoding them again gives it back.
+            text = canonical_json(details)
+            details = json.loads(text)
         except (TypeError, ValueError) as error:
             raise AuditError(f"audit details are not JSON: {error}") from error
-        return event, actor, new.client_id, new.level, details
+        return event, actor, new.client_id, new.level, details, text
 
     @contextmanager
     def _write_transaction(self) -> Iterator[Connection]:

@@ -37,9 +37,9 @@ import asyncio
 import contextlib
 import queue
 import threading
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -55,37 +55,79 @@ COMMIT_TIMEOUT_SECONDS = 30.0
 @dataclass(slots=True)
 class _Pending:
     """One queued entry and how its caller learns that it was written (or why not):
-    a thread waits on ``done``, a coroutine on ``future``."""
+    a thread waits on ``done``, a coroutine on its ``waiter``."""
 
     entry: NewAuditEntry
     done: threading.Event | None = None
-    future: asyncio.Future[None] | None = None
+    waiter: _Waiter | None = None
+    error: BaseException | None = None
+
+
+@dataclass(slots=True, eq=False)
+class _Turn:
+    """The coroutines that recorded entries during one turn of one event loop: queued
+    together, and timed out together (one timer for them all, not one per caller)."""
+
+    waiters: list[_Waiter] = field(default_factory=list)
+    pendings: list[_Pending] = field(default_factory=list)
+    unfinished: int = 0
+    timer: asyncio.TimerHandle | None = None
+
+
+@dataclass(slots=True, eq=False)
+class _Waiter:
+    """A coroutine waiting for its entries; its future is settled once the last of them is
+    written (or has failed), whichever batches they went in."""
+
+    future: asyncio.Future[None]
+    turn: _Turn
+    remaining: int
     error: BaseException | None = None
 
 
 def _finish(batch: Sequence[_Pending], errors: Sequence[BaseException | None]) -> None:
     """Tell every waiter of ``batch`` its outcome: one call per event loop, not per entry."""
-    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[None], Any]]] = {}
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Waiter, BaseException | None]]] = {}
     for pending, error in zip(batch, errors, strict=True):
         pending.error = error
         if pending.done is not None:
             pending.done.set()
-        if pending.future is not None:
-            by_loop.setdefault(pending.future.get_loop(), []).append((pending.future, error))
+        if pending.waiter is not None:
+            loop = pending.waiter.future.get_loop()
+            by_loop.setdefault(loop, []).append((pending.waiter, error))
     for loop, outcomes in by_loop.items():
         # RuntimeError: the loop was closed, so nobody is waiting any more.
         with contextlib.suppress(RuntimeError):
             loop.call_soon_threadsafe(_resolve_all, outcomes)
 
 
-def _resolve_all(outcomes: list[tuple[asyncio.Future[None], BaseException | None]]) -> None:
-    for future, error in outcomes:
-        if future.done():  # the waiter was cancelled
-            continue
-        if error is None:
-            future.set_result(None)
+def _resolve_all(outcomes: list[tuple[_Waiter, BaseException | None]]) -> None:
+    for waiter, error in outcomes:
+        if error is not None and waiter.error is None:
+            waiter.error = error
+        waiter.remaining -= 1
+        if waiter.remaining == 0:
+            _settle(waiter)
+
+
+def _settle(waiter: _Waiter) -> None:
+    if not waiter.future.done():  # done: the waiter was cancelled, or timed out
+        if waiter.error is None:
+            waiter.future.set_result(None)
         else:
-            future.set_exception(_as_audit_error(error))
+            waiter.future.set_exception(_as_audit_error(waiter.error))
+    turn = waiter.turn
+    turn.unfinished -= 1
+    if turn.unfinished == 0 and turn.timer is not None:
+        turn.timer.cancel()
+
+
+def _time_out(turn: _Turn) -> None:
+    for waiter in turn.waiters:
+        if not waiter.future.done():
+            waiter.future.set_exception(
+                AuditError("audit log unavailable: the append did not complete in time")
+            )
 
 
 def _as_audit_error(error: BaseException) -> AuditError:
@@ -96,6 +138,24 @@ def _as_audit_error(error: BaseException) -> AuditError:
 
 # The entries recorded inside ``AuditWriter.deferring`` (None outside such a block).
 _deferred: ContextVar[list[NewAuditEntry] | None] = ContextVar("natid_deferred_audit", default=None)
+
+
+class _Deferring:
+    """``AuditWriter.deferring``'s context manager (a class: a generator-based one costs a
+    few times more, and it wraps every token request)."""
+
+    __slots__ = ("_entries", "_token", "_writer")
+
+    def __init__(self, writer: AuditWriter) -> None:
+        self._writer = writer
+        self._entries: list[NewAuditEntry] = []
+
+    async def __aenter__(self) -> None:
+        self._token = _deferred.set(self._entries)
+
+    async def __aexit__(self, *_exception: object) -> None:
+        _deferred.reset(self._token)
+        await self._writer.record_many_async(self._entries)
 
 
 # Put in the queue by ``close`` so that the waiting thread notices at once.
@@ -119,8 +179,8 @@ class AuditWriter:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._closed = False
-        # Per event loop: the entries of this turn of the loop, not yet queued.
-        self._waiting_on: dict[asyncio.AbstractEventLoop, list[_Pending]] = {}
+        # Per event loop: the entries of its current turn, not yet queued.
+        self._turns: dict[asyncio.AbstractEventLoop, _Turn] = {}
 
     def record(
         self,
@@ -160,38 +220,25 @@ class AuditWriter:
         if not entries:
             return
         loop = asyncio.get_running_loop()
-        futures: list[asyncio.Future[None]] = []
-        waiting = self._waiting_on.get(loop)
-        if waiting is None:
+        turn = self._turns.get(loop)
+        if turn is None:
             # Queued together once this turn of the event loop is over: the writer thread
             # then finds the whole turn's entries at once, rather than being woken by the
             # first of them and writing a batch of one or two.
-            waiting = self._waiting_on[loop] = []
-            loop.call_soon(self._submit_waiting, loop)
-        for entry in entries:
-            future: asyncio.Future[None] = loop.create_future()
-            futures.append(future)
-            waiting.append(_Pending(entry, future=future))
-        try:
-            async with asyncio.timeout(COMMIT_TIMEOUT_SECONDS):
-                for future in futures:
-                    await future
-        except TimeoutError:
-            raise AuditError("audit log unavailable: the append did not complete in time") from None
+            turn = self._turns[loop] = _Turn()
+            loop.call_soon(self._submit_turn, loop)
+        waiter = _Waiter(loop.create_future(), turn, len(entries))
+        turn.waiters.append(waiter)
+        turn.unfinished += 1
+        turn.pendings.extend(_Pending(entry, waiter=waiter) for entry in entries)
+        await waiter.future
 
-    @contextlib.asynccontextmanager
-    async def deferring(self) -> AsyncIterator[None]:
-        """Collect what synchronous code records in this block and commit it when the block
-        ends, whether it ends normally or with an exception; ``AuditError`` then when the
-        entries cannot be committed. Code in the block must not rely on an entry being
-        committed before the block ends."""
-        entries: list[NewAuditEntry] = []
-        token = _deferred.set(entries)
-        try:
-            yield
-        finally:
-            _deferred.reset(token)
-            await self.record_many_async(entries)
+    def deferring(self) -> _Deferring:
+        """``async with``: collect what synchronous code records in the block and commit it
+        when the block ends, whether it ends normally or with an exception; ``AuditError``
+        then when the entries cannot be committed. Code in the block must not rely on an
+        entry being committed before the block ends."""
+        return _Deferring(self)
 
     def close(self) -> None:
         """Write what is queued, then stop the thread (later records write synchronously)."""
@@ -205,8 +252,10 @@ class AuditWriter:
 
     # -- internals ------------------------------------------------------------------------
 
-    def _submit_waiting(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._submit(*self._waiting_on.pop(loop))
+    def _submit_turn(self, loop: asyncio.AbstractEventLoop) -> None:
+        turn = self._turns.pop(loop)
+        turn.timer = loop.call_later(COMMIT_TIMEOUT_SECONDS, _time_out, turn)
+        self._submit(*turn.pendings)
 
     def _submit(self, *pendings: _Pending) -> None:
         for pending in pendings:

@@ -348,6 +348,43 @@ async def test_coroutines_of_one_loop_turn_share_one_append(counting_log: Counti
     assert [entry.details.get("n") for entry in counting_log.tail(32)[:30]] == list(range(30))
 
 
+async def test_a_caller_whose_entries_span_batches_waits_for_the_last(
+    counting_log: CountingLog,
+) -> None:
+    writer = AuditWriter(counting_log, max_batch=2)
+    await writer.record_many_async(
+        [NewAuditEntry("kyc.verify", details={"n": n}) for n in range(5)]
+    )
+    # Returned only once all five were in: the first batches did not settle it early.
+    assert counting_log.batches == [2, 2, 1]
+    assert counting_log.verify().checked == 5
+    writer.close()
+
+
+async def test_an_append_that_hangs_fails_the_waiting_coroutines_in_time(
+    counting_log: CountingLog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    release = threading.Event()
+
+    class HangingLog(CountingLog):
+        def record_many(self, entries: Sequence[NewAuditEntry]) -> list[AuditEntry]:
+            release.wait(10)  # a database that does not answer
+            return super().record_many(entries)
+
+    monkeypatch.setattr("identity_service.audit_writer.COMMIT_TIMEOUT_SECONDS", 0.2)
+    writer = AuditWriter(HangingLog(counting_log._engine, b"writer-test-secret"))
+    started = time.monotonic()
+    outcomes = await asyncio.gather(
+        *(writer.record_async(NewAuditEntry("kyc.verify")) for _ in range(3)),
+        return_exceptions=True,
+    )
+    assert time.monotonic() - started < 5
+    assert all(isinstance(outcome, AuditError) for outcome in outcomes)
+    assert "in time" in str(outcomes[0])
+    release.set()
+    writer.close()
+
+
 def test_entries_queued_during_a_failed_append_fail_with_it(counting_log: CountingLog) -> None:
     attempt_started = threading.Event()
     release = threading.Event()
