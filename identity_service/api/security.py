@@ -16,7 +16,6 @@ browsers would otherwise block.
 
 from __future__ import annotations
 
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 PAGE_CSP = (
@@ -32,11 +31,19 @@ DOCS_CSP = (
     "worker-src 'self' blob:"
 )
 STATIC_CACHE_CONTROL = "public, max-age=3600"
+_PAGE_CSP = PAGE_CSP.encode("ascii")
+_DOCS_CSP = DOCS_CSP.encode("ascii")
+_STATIC_CACHE = STATIC_CACHE_CONTROL.encode("ascii")
 DOCS_PATHS = frozenset({"/docs", "/redoc", "/docs/oauth2-redirect"})
+# Raw (lower-case bytes) as ASGI carries them: appended as they are, not through
+# MutableHeaders, whose every assignment scans and rebuilds the list.
 _FIXED_HEADERS = (
-    ("X-Frame-Options", "DENY"),
-    ("Referrer-Policy", "no-referrer"),
-    ("X-Content-Type-Options", "nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-content-type-options", b"nosniff"),
+)
+_OWN_HEADERS = frozenset(
+    (*(name for name, _ in _FIXED_HEADERS), b"content-security-policy", b"cache-control")
 )
 
 
@@ -49,17 +56,24 @@ class SecurityHeadersMiddleware:
             await self.app(scope, receive, send)
             return
         path = scope["path"]
-        csp = DOCS_CSP if path in DOCS_PATHS else PAGE_CSP
-        cache_control = STATIC_CACHE_CONTROL if path.startswith("/static/") else "no-store"
+        csp = _DOCS_CSP if path in DOCS_PATHS else _PAGE_CSP
+        cache_control = _STATIC_CACHE if path.startswith("/static/") else b"no-store"
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in _FIXED_HEADERS:
-                    headers[name] = value
-                headers["Content-Security-Policy"] = csp
-                if "cache-control" not in headers:
-                    headers["Cache-Control"] = cache_control
+                route_headers = list(message.get("headers", ()))
+                # The route's Cache-Control stands; the other security headers are ours.
+                chose_caching = any(name.lower() == b"cache-control" for name, _ in route_headers)
+                headers = [
+                    (name, value)
+                    for name, value in route_headers
+                    if name.lower() not in _OWN_HEADERS or name.lower() == b"cache-control"
+                ]
+                headers.extend(_FIXED_HEADERS)
+                headers.append((b"content-security-policy", csp))
+                if not chose_caching:
+                    headers.append((b"cache-control", cache_control))
+                message = {**message, "headers": headers}
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -21,8 +21,8 @@ class ClientSecretHasher:
         self._key = hmac.new(server_secret, _SECRET_KEY_LABEL, hashlib.sha256).digest()
 
     def hash(self, client_secret: str) -> str:
-        digest = hmac.new(self._key, client_secret.encode("utf-8"), hashlib.sha256)
-        return _SECRET_HASH_PREFIX + digest.hexdigest()
+        digest = hmac.digest(self._key, client_secret.encode("utf-8"), "sha256")
+        return _SECRET_HASH_PREFIX + digest.hex()
 
     def verify(self, stored_hash: str | None, presented_secret: str) -> bool:
         """Constant-time comparison; a client without a stored hash never matches."""
