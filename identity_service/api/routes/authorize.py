@@ -17,6 +17,7 @@ from fastapi.responses import RedirectResponse
 
 from identity_service.api.deps import IdentityServices, ServicesDep
 from identity_service.api.pages import error_page, set_cookie
+from identity_service.api.steps import on_loop_when_local
 from identity_service.i18n import choose_locale
 from identity_service.oidc.authorization import FlowResult
 from identity_service.oidc.errors import AuthorizationRedirectError, UnsafeAuthorizationRequestError
@@ -101,12 +102,12 @@ def _grouped(items: Any) -> Parameters:
     response_class=RedirectResponse,
     status_code=303,
 )
-def authorize_get(
+async def authorize_get(
     request: Request,
     services: ServicesDep,
     parameters: Annotated[Parameters, Depends(query_parameters)],
 ) -> Response:
-    return _authorize(request, services, parameters)
+    return await on_loop_when_local(services, _authorize, request, services, parameters)
 
 
 @router.post(
@@ -116,12 +117,12 @@ def authorize_get(
     response_class=RedirectResponse,
     status_code=303,
 )
-def authorize_post(
+async def authorize_post(
     request: Request,
     services: ServicesDep,
     parameters: Annotated[Parameters, Depends(form_parameters)],
 ) -> Response:
-    return _authorize(request, services, parameters)
+    return await on_loop_when_local(services, _authorize, request, services, parameters)
 
 
 def _authorize(request: Request, services: IdentityServices, parameters: Parameters) -> Response:

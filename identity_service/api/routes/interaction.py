@@ -2,9 +2,9 @@
 
 ``GET /interaction/{id}`` shows the page for the interaction's current step (``?lang=en``
 or ``?lang=vi`` switches language); each form posts back with the interaction's CSRF
-token, and only from the browser the interaction was started in. The handlers are plain
-(synchronous) functions, which FastAPI runs in its thread pool: argon2 password checks
-never block the event loop.
+token, and only from the browser the interaction was started in. A page is rendered on
+the event loop with local storage; the form handlers run in the thread pool, so argon2
+password checks and database writes never block the loop (``api.steps``).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from identity_service.accounts.errors import AuthenticationError, LoginFailedErr
 from identity_service.api.deps import IdentityServices, ServicesDep, client_ip
 from identity_service.api.pages import error_page, render
 from identity_service.api.routes.authorize import flow_response, interaction_path
+from identity_service.api.steps import in_thread, on_loop_when_local
 from identity_service.i18n import SUPPORTED_LOCALES, choose_locale, translator
 from identity_service.oidc.claims import SCOPE_CLAIMS
 from identity_service.oidc.clients import RegisteredClient
@@ -46,8 +47,21 @@ _STATUS_BY_REASON = {"expired": 400, "wrong_step": 400, "wrong_browser": 403, "c
 
 
 @router.get("/{interaction_id}", summary="The page of the interaction's current step")
-def interaction_page(
+async def interaction_page(
     interaction_id: str, request: Request, services: ServicesDep, lang: str | None = None
+) -> Response:
+    return await on_loop_when_local(
+        services,
+        _interaction_page,
+        interaction_id=interaction_id,
+        request=request,
+        services=services,
+        lang=lang,
+    )
+
+
+def _interaction_page(
+    interaction_id: str, request: Request, services: IdentityServices, lang: str | None = None
 ) -> Response:
     interaction = services.interactions.load(interaction_id)
     if interaction is None or not interaction.belongs_to(request.cookies.get(BROWSER_COOKIE)):
@@ -59,13 +73,33 @@ def interaction_page(
 
 
 @router.post("/{interaction_id}/login", summary="Submit the ID number and password")
-def submit_login(
+async def submit_login(
     interaction_id: str,
     request: Request,
     services: ServicesDep,
     csrf_token: FormText = "",
     personal_id_number: FormText = "",
     password: FormText = "",
+) -> Response:
+    return await in_thread(
+        services,
+        _submit_login,
+        interaction_id=interaction_id,
+        request=request,
+        services=services,
+        csrf_token=csrf_token,
+        personal_id_number=personal_id_number,
+        password=password,
+    )
+
+
+def _submit_login(
+    interaction_id: str,
+    request: Request,
+    services: IdentityServices,
+    csrf_token: str = "",
+    personal_id_number: str = "",
+    password: str = "",
 ) -> Response:
     interaction = _checked(request, services, interaction_id, csrf_token)
     if isinstance(interaction, Response):
@@ -111,12 +145,30 @@ def submit_login(
 
 
 @router.post("/{interaction_id}/second-factor", summary="Submit the TOTP code")
-def submit_second_factor(
+async def submit_second_factor(
     interaction_id: str,
     request: Request,
     services: ServicesDep,
     csrf_token: FormText = "",
     code: FormText = "",
+) -> Response:
+    return await in_thread(
+        services,
+        _submit_second_factor,
+        interaction_id=interaction_id,
+        request=request,
+        services=services,
+        csrf_token=csrf_token,
+        code=code,
+    )
+
+
+def _submit_second_factor(
+    interaction_id: str,
+    request: Request,
+    services: IdentityServices,
+    csrf_token: str = "",
+    code: str = "",
 ) -> Response:
     interaction = _checked(request, services, interaction_id, csrf_token)
     if isinstance(interaction, Response):
@@ -162,12 +214,30 @@ def submit_second_factor(
 
 
 @router.post("/{interaction_id}/consent", summary="Allow or deny sharing the listed data")
-def submit_consent(
+async def submit_consent(
     interaction_id: str,
     request: Request,
     services: ServicesDep,
     csrf_token: FormText = "",
     decision: FormText = "",
+) -> Response:
+    return await in_thread(
+        services,
+        _submit_consent,
+        interaction_id=interaction_id,
+        request=request,
+        services=services,
+        csrf_token=csrf_token,
+        decision=decision,
+    )
+
+
+def _submit_consent(
+    interaction_id: str,
+    request: Request,
+    services: IdentityServices,
+    csrf_token: str = "",
+    decision: str = "",
 ) -> Response:
     interaction = _checked(request, services, interaction_id, csrf_token)
     if isinstance(interaction, Response):
@@ -192,8 +262,21 @@ def submit_consent(
 
 
 @router.post("/{interaction_id}/cancel", summary="Go back to the portal without logging in")
-def cancel(
+async def cancel(
     interaction_id: str, request: Request, services: ServicesDep, csrf_token: FormText = ""
+) -> Response:
+    return await in_thread(
+        services,
+        _cancel,
+        interaction_id=interaction_id,
+        request=request,
+        services=services,
+        csrf_token=csrf_token,
+    )
+
+
+def _cancel(
+    interaction_id: str, request: Request, services: IdentityServices, csrf_token: str = ""
 ) -> Response:
     interaction = _checked(request, services, interaction_id, csrf_token)
     if isinstance(interaction, Response):

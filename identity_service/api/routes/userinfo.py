@@ -23,6 +23,7 @@ from identity_service.api.errors import (
     resource_error_response,
 )
 from identity_service.api.routes.token import dpop_response_headers
+from identity_service.api.steps import on_loop_when_local
 from identity_service.oidc.dpop import (
     DPOP_HEADER,
     DPOP_SCHEME,
@@ -43,13 +44,13 @@ _LEVEL_BY_ACR = {ACR_LEVEL1: 1, ACR_LEVEL2: 2}
 
 
 @router.get(USERINFO_PATH, summary="Claims about the logged-in citizen")
-def userinfo_get(request: Request, services: ServicesDep) -> JSONResponse:
-    return _userinfo(request, services)
+async def userinfo_get(request: Request, services: ServicesDep) -> JSONResponse:
+    return await on_loop_when_local(services, _userinfo, request, services)
 
 
 @router.post(USERINFO_PATH, summary="Claims about the logged-in citizen (POST)")
-def userinfo_post(request: Request, services: ServicesDep) -> JSONResponse:
-    return _userinfo(request, services)
+async def userinfo_post(request: Request, services: ServicesDep) -> JSONResponse:
+    return await on_loop_when_local(services, _userinfo, request, services)
 
 
 def _userinfo(request: Request, services: IdentityServices) -> JSONResponse:
