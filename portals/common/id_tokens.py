@@ -10,7 +10,7 @@ natid issues and at least the level asked for.
 
 from __future__ import annotations
 
-import base64
+import binascii
 import hashlib
 import hmac
 import time
@@ -19,7 +19,7 @@ from typing import Any
 
 from portals.common.errors import IdTokenError, InsufficientLevelError
 from portals.common.jwks import JwksCache
-from portals.common.levels import level_of_acr
+from portals.common.levels import LEVEL_BY_ACR
 from portals.common.signed_jwts import SignedJwtError, verify_jwt
 
 # The hash behind at_hash per signing algorithm; natid's EdDSA keys are Ed25519 → SHA-512.
@@ -30,6 +30,7 @@ _LEFT_HALF_HASHES: dict[str, Callable[[bytes], Any]] = {
     "EdDSA": hashlib.sha512,
 }
 REQUIRED_CLAIMS = ("iss", "sub", "aud", "exp", "iat")
+_STANDARD_TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
 
 
 class IdTokenVerifier:
@@ -73,19 +74,19 @@ class IdTokenVerifier:
         claims = verified.claims
         self._check_audience(claims)
         self._check_times(claims)
-        if not isinstance(claims.get("nonce"), str) or not hmac.compare_digest(
-            claims["nonce"], nonce
-        ):
+        sent_nonce = claims.get("nonce")
+        if not isinstance(sent_nonce, str) or not hmac.compare_digest(sent_nonce, nonce):
             raise IdTokenError("nonce does not match this login")
+        at_hash = claims.get("at_hash")
         if (
             access_token is not None
-            and "at_hash" in claims
+            and at_hash is not None
             and not hmac.compare_digest(
-                str(claims["at_hash"]), left_half_hash(access_token, verified.header["alg"])
+                str(at_hash), left_half_hash(access_token, verified.header["alg"])
             )
         ):
             raise IdTokenError("at_hash does not match the access token")
-        level = level_of_acr(claims.get("acr"))
+        level = LEVEL_BY_ACR.get(claims.get("acr")) if isinstance(claims.get("acr"), str) else None
         if level is None or level < min_level:
             raise InsufficientLevelError(level, min_level)
         return claims
@@ -112,4 +113,5 @@ class IdTokenVerifier:
 def left_half_hash(value: str, alg: str) -> str:
     """``at_hash`` of ``value`` for a token signed with ``alg`` (OIDC Core §3.1.3.6)."""
     digest = _LEFT_HALF_HASHES[alg](value.encode("ascii")).digest()
-    return base64.urlsafe_b64encode(digest[: len(digest) // 2]).rstrip(b"=").decode("ascii")
+    half = binascii.b2a_base64(digest[: len(digest) // 2], newline=False)
+    return half.translate(_STANDARD_TO_URLSAFE).rstrip(b"=").decode("ascii")

@@ -56,6 +56,10 @@ class JwksCache:
             raise UnknownSigningKeyError(kid)
         return key
 
+    def cached(self, kid: str) -> jwt.PyJWK | None:
+        """The key with ``kid`` if the cache holds it (no fetch, no await)."""
+        return self._keys.get(kid)
+
     def known_key_ids(self) -> frozenset[str]:
         return frozenset(self._keys)
 

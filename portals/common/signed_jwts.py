@@ -84,10 +84,12 @@ async def verify_jwt(
         raise SignedJwtError("no key id in the header")
     if token_type is not None:
         _check_type(header.get("typ"), token_type, type_required)
-    try:
-        key = await keys.key(kid)
-    except UnknownSigningKeyError:
-        raise SignedJwtError("signed with a key the IdP does not publish") from None
+    key = keys.cached(kid)
+    if key is None:
+        try:
+            key = await keys.key(kid)
+        except UnknownSigningKeyError:
+            raise SignedJwtError("signed with a key the IdP does not publish") from None
     if key.algorithm_name != alg:
         raise SignedJwtError("the header's alg does not match the key's")
     if not _VERIFIERS[alg](signing_input, key.key, signature):
