@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import sqlite3
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field, fields
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 
 from population_db import db
 from population_db.identifiers import InvalidIdNumberError, PersonalIdNumber
@@ -149,6 +152,21 @@ class PopulationRegistry:
         self._by_id = sa.select(*self._columns).where(
             citizen.c.personal_id_number == sa.bindparam("personal_id_number")
         )
+        # SQLite: the lookup by number through the driver itself, the values converted by
+        # the columns' own result processors. SQLAlchemy's execution costs twice what
+        # SQLite does for this one-row primary-key read, which every e-KYC check and login
+        # makes (123 vs 46 µs).
+        self._sqlite_by_id: str | None = None
+        self._processors: list[Any] = []
+        if engine.dialect.name == "sqlite":
+            self._sqlite_by_id = (
+                f"SELECT {', '.join(CITIZEN_COLUMNS)} FROM {citizen.name} "
+                "WHERE personal_id_number = ?"
+            )
+            self._processors = [
+                column.type._cached_result_processor(engine.dialect, None)
+                for column in self._columns
+            ]
         self._by_household = sa.select(*self._columns).where(
             citizen.c.household_id == sa.bindparam("household_id")
         )
@@ -180,9 +198,30 @@ class PopulationRegistry:
             number = PersonalIdNumber.parse(personal_id_number).value
         except InvalidIdNumberError:
             return None
+        if self._sqlite_by_id is not None:
+            return self._sqlite_get(number)
         with self._reader.connect() as connection:
             row = connection.execute(self._by_id, {"personal_id_number": number}).first()
         return CitizenRecord(*row) if row is not None else None
+
+    def _sqlite_get(self, number: str) -> CitizenRecord | None:
+        assert self._sqlite_by_id is not None
+        pooled = self._engine.raw_connection()
+        try:
+            row = pooled.driver_connection.execute(self._sqlite_by_id, (number,)).fetchone()
+        except sqlite3.Error as error:
+            # As SQLAlchemy would have raised it, so callers see one kind of failure.
+            raise OperationalError(self._sqlite_by_id, (number,), error) from error
+        finally:
+            pooled.close()
+        if row is None:
+            return None
+        return CitizenRecord(
+            *(
+                value if process is None else process(value)
+                for process, value in zip(self._processors, row, strict=True)
+            )
+        )
 
     def match(self, personal_id_number: str, claims: AttributeClaims) -> MatchResult:
         """Which claimed attributes agree with the record (the e-KYC comparison)."""

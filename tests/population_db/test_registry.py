@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 import unicodedata
 from collections import Counter
 from collections.abc import Iterator
@@ -292,3 +293,26 @@ def test_from_url_refuses_a_missing_or_unseeded_database(tmp_path: Path) -> None
     db.create_population_engine(f"sqlite:///{empty}", create=True).dispose()
     with pytest.raises(db.PopulationDatabaseError, match="holds no population"):
         PopulationRegistry.from_url(f"sqlite:///{empty}")
+
+
+def test_get_reads_every_record_as_sqlalchemy_reads_it(
+    registry: PopulationRegistry, everyone: list[CitizenRecord]
+) -> None:
+    # On SQLite get goes through the driver with the columns' own conversions: the
+    # records (dates, nulls, booleans) must be the ones SQLAlchemy's select yields.
+    for expected in everyone[:300]:
+        assert registry.get(expected.personal_id_number) == expected
+
+
+def test_a_population_database_that_fails_raises_sqlalchemys_error(tmp_path: Path) -> None:
+    path = tmp_path / "population.db"
+    sqlite3.connect(path).close()
+    engine = db.create_population_engine(f"sqlite:///{path}")
+    db.create_population_schema(engine)
+    registry = PopulationRegistry(engine)
+    assert registry.get("001203004567") is None
+    with engine.begin() as connection:  # the test breaks the database
+        connection.exec_driver_sql("DROP TABLE citizen")
+    with pytest.raises(sa.exc.OperationalError):
+        registry.get("001203004567")
+    engine.dispose()
