@@ -70,6 +70,12 @@ def prepare(data_dir: Path) -> None:
     settings = IdentitySettings(data_dir=data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     seed_population(settings.population_database_url(), SMALL_POPULATION, 1, None)
+    register_bench_client(data_dir)
+
+
+def register_bench_client(data_dir: Path) -> None:
+    """The benchmark client (client credentials, kyc.verify) in ``data_dir``'s IdP."""
+    settings = IdentitySettings(data_dir=data_dir)
     engine = create_identity_engine(settings.identity_database_url())
     try:
         create_identity_schema(engine)
