@@ -32,7 +32,14 @@ SCRIPTS = Path(__file__).resolve().parent
 sys.path.insert(0, str(SCRIPTS))
 
 from bench_app import BENCH_CLIENT_ID, BENCH_SCOPE, EMPTY_PATH  # noqa: E402
-from bench_tokens import BENCH_SECRET, Run, register_bench_client, run_wrk, start_server  # noqa: E402
+from bench_tokens import (  # noqa: E402
+    BENCH_SECRET,
+    Run,
+    print_runs,
+    register_bench_client,
+    run_wrk,
+    start_server,
+)
 
 from loadtests.processes import free_port  # noqa: E402
 
@@ -124,18 +131,7 @@ def main() -> int:
 
 
 def report(runs: list[Run], options: argparse.Namespace, subjects: int) -> None:
-    print(
-        f"wrk -t1 -c{options.connections} -d{options.seconds:g}s, server on CPU "
-        f"{options.server_cpu}, wrk on CPU {options.client_cpu}, {options.rounds} rounds, "
-        f"{subjects} citizens cycled\n"
-    )
-    print("| endpoint | requests | requests/s | server CPU µs/request | not 200 |")
-    print("|---|---:|---:|---:|---:|")
-    for run in runs:
-        print(
-            f"| {run.path} | {run.requests:,} | {run.requests_per_second:,.0f} | "
-            f"{run.cpu_us_per_request:,.0f} | {run.not_ok} |"
-        )
+    print_runs(runs, options, f", {subjects} citizens cycled")
     checks = [run for run in runs if run.path == KYC_VERIFY_PATH]
     empty = [run for run in runs if run.path == EMPTY_PATH]
     check_cpu = statistics.median([run.cpu_us_per_request for run in checks])

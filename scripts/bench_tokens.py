@@ -214,10 +214,12 @@ def measure(pid: int, port: int, data_dir: Path, options: argparse.Namespace) ->
     return runs
 
 
-def report(runs: list[Run], options: argparse.Namespace) -> None:
+def print_runs(runs: list[Run], options: argparse.Namespace, note: str = "") -> None:
+    """The settings and one Markdown row per wrk run."""
     print(
         f"wrk -t1 -c{options.connections} -d{options.seconds:g}s, server on CPU "
-        f"{options.server_cpu}, wrk on CPU {options.client_cpu}, {options.rounds} rounds\n"
+        f"{options.server_cpu}, wrk on CPU {options.client_cpu}, {options.rounds} rounds"
+        f"{note}\n"
     )
     print("| endpoint | requests | requests/s | server CPU µs/request | not 200 |")
     print("|---|---:|---:|---:|---:|")
@@ -226,6 +228,10 @@ def report(runs: list[Run], options: argparse.Namespace) -> None:
             f"| {run.path} | {run.requests:,} | {run.requests_per_second:,.0f} | "
             f"{run.cpu_us_per_request:,.0f} | {run.not_ok} |"
         )
+
+
+def report(runs: list[Run], options: argparse.Namespace) -> None:
+    print_runs(runs, options)
     token = [run for run in runs if run.path == TOKEN_PATH]
     bare = [run for run in runs if run.path == BARE_TOKEN_PATH]
     token_rps = statistics.median([run.requests_per_second for run in token])
