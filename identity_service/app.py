@@ -27,10 +27,12 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Scope
 
 from identity_service.account_page import AccountPageService
 from identity_service.accounts.passwords import hashing_totals
 from identity_service.accounts.service import AccountService
+from identity_service.api.commit_before_answer import CommitBeforeAnswerMiddleware
 from identity_service.api.deps import IdentityServices
 from identity_service.api.errors import NO_STORE, oauth_error_response
 from identity_service.api.pages import STATIC_DIR, create_templates, error_page
@@ -155,6 +157,8 @@ def create_app(
     app.state.templates = create_templates()
     # Innermost: oversized requests are refused before routing, with security headers.
     app.add_middleware(RequestLimitsMiddleware)
+    # Audited answers wait for their commit here, where the coroutine stack is shallow.
+    app.add_middleware(CommitBeforeAnswerMiddleware, unavailable=_audit_unavailable)
     app.add_middleware(SecurityHeadersMiddleware)
     # Added last = outermost: every response is timed and carries the request id.
     app.add_middleware(MetricsMiddleware, metrics=services.metrics)
@@ -335,6 +339,23 @@ def _wants_page(request: Request) -> bool:
     return request.url.path.startswith(_PAGE_PREFIXES)
 
 
+async def dependency_unavailable(request: Request, error: Exception) -> Response:
+    """503 with ``Retry-After``: an error page for a browser, an OAuth error otherwise."""
+    logger.error("dependency unavailable on %s: %s", request.url.path, _one_line(error))
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    if _wants_page(request):
+        return error_page(request, "unavailable", status_code=503, headers=headers)
+    body = {
+        "error": "temporarily_unavailable",
+        "error_description": "a dependency of the service is unavailable; retry shortly",
+    }
+    return JSONResponse(body, status_code=503, headers={**NO_STORE, **headers})
+
+
+async def _audit_unavailable(scope: Scope, error: AuditError) -> Response:
+    return await dependency_unavailable(Request(scope), error)
+
+
 def _add_error_handlers(app: FastAPI) -> None:
     unavailable = (
         StateStoreUnavailableError,
@@ -343,17 +364,6 @@ def _add_error_handlers(app: FastAPI) -> None:
         IdentityDatabaseError,
         AuditError,
     )
-
-    async def dependency_unavailable(request: Request, error: Exception) -> Response:
-        logger.error("dependency unavailable on %s: %s", request.url.path, _one_line(error))
-        headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
-        if _wants_page(request):
-            return error_page(request, "unavailable", status_code=503, headers=headers)
-        body = {
-            "error": "temporarily_unavailable",
-            "error_description": "a dependency of the service is unavailable; retry shortly",
-        }
-        return JSONResponse(body, status_code=503, headers={**NO_STORE, **headers})
 
     async def protocol_error(_request: Request, error: Exception) -> Response:
         assert isinstance(error, OAuthError)
