@@ -353,7 +353,17 @@ async def dependency_unavailable(request: Request, error: Exception) -> Response
 
 
 async def _audit_unavailable(scope: Scope, error: AuditError) -> Response:
-    return await dependency_unavailable(Request(scope), error)
+    request = Request(scope)
+    if not request.url.path.startswith("/api/"):
+        return await dependency_unavailable(request, error)
+    logger.error("audit log unavailable on %s: %s", request.url.path, _one_line(error))
+    return problem_response(
+        503,
+        "unavailable",
+        "Service unavailable",
+        "the answer could not be recorded; retry shortly",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
 
 
 def _add_error_handlers(app: FastAPI) -> None:

@@ -174,11 +174,7 @@ class _Deferring:
 
     async def __aexit__(self, *_exception: object) -> None:
         _deferred.reset(self._token)
-        waits = _answer_waits.get()
-        if waits is not None and self._entries:
-            waits.append(self._writer.queue_async(self._entries))
-            return
-        await self._writer.record_many_async(self._entries)
+        await self._writer.record_before_answer(self._entries)
 
 
 # Put in the queue by ``close`` so that the waiting thread notices at once.
@@ -243,6 +239,15 @@ class AuditWriter:
         if not entries:
             return
         await self.queue_async(entries)
+
+    async def record_before_answer(self, entries: Sequence[NewAuditEntry]) -> None:
+        """``record_many_async``, except inside ``answer_waits``: there the entries are only
+        queued, and the answer is what waits for their commit."""
+        waits = _answer_waits.get()
+        if waits is not None and entries:
+            waits.append(self.queue_async(entries))
+            return
+        await self.record_many_async(entries)
 
     def queue_async(self, entries: Sequence[NewAuditEntry]) -> asyncio.Future[None]:
         """Queue ``entries`` (in order) with this event-loop turn's; the future is done once

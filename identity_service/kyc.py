@@ -122,15 +122,18 @@ class KycService:
         may not be tried now, ``AuditError`` when the audit log cannot take the entry.
         The comparison runs in the caller's thread (one primary-key read and a signature,
         short enough for an event loop), or in a worker thread with ``in_thread`` (a code
-        check, or storage that may wait on a network); the wait for the audit commit is
-        awaited either way.
+        check, or storage that may wait on a network). The answer waits for the audit
+        commit either way: here, or, inside ``audit_writer.answer_waits``, where the HTTP
+        layer waits (then a failed commit is answered there with a 503).
         """
         if in_thread:
             evaluated = await anyio.to_thread.run_sync(self.evaluate, client_id, query)
         else:
             evaluated = self.evaluate(client_id, query)
         answer, locked_for, entry = evaluated
-        await self._audit.record_async(entry)
+        # Committed before the answer leaves: here, or where the HTTP layer waits for it
+        # (``api.commit_before_answer``).
+        await self._audit.record_before_answer([entry])
         if locked_for is not None:
             raise KycOtpLockedError(locked_for)
         return answer

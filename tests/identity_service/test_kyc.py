@@ -544,6 +544,9 @@ async def test_no_answer_is_given_when_the_audit_log_is_unavailable(
     assert response.status_code == 503
     assert response.headers["retry-after"]
     assert "result_jws" not in response.text
+    # Answered in the API's own shape, though the commit is waited for outside the route.
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["status"] == 503
 
 
 # --- end to end with the real token endpoint ---------------------------------------------
