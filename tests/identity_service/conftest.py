@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
+
+from identity_service.db import create_identity_engine, create_identity_schema
 
 
 @pytest.fixture
@@ -13,3 +18,12 @@ def clean_natid_environ(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("NATID_") and not name.startswith("NATID_TEST_"):
             monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def identity_file_engine(tmp_path: Path) -> Iterator[Engine]:
+    """An engine on a fresh identity database file (the schema made), disposed after."""
+    engine = create_identity_engine(f"sqlite:///{tmp_path / 'identity.db'}")
+    create_identity_schema(engine)
+    yield engine
+    engine.dispose()

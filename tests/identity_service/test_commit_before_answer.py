@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
+from sqlalchemy import Engine
 from starlette.responses import JSONResponse, Response
 
 from identity_service.api.commit_before_answer import CommitBeforeAnswerMiddleware
 from identity_service.audit import AuditEntry, AuditError, AuditLog, NewAuditEntry
 from identity_service.audit_writer import AuditWriter
-from identity_service.db import create_identity_engine, create_identity_schema
 
 pytestmark = pytest.mark.anyio
 SCOPE = {"type": "http", "method": "POST", "path": "/token", "headers": []}
@@ -36,11 +35,8 @@ class GatedLog(AuditLog):
 
 
 @pytest.fixture
-def log(tmp_path: Path) -> Iterator[GatedLog]:
-    engine = create_identity_engine(f"sqlite:///{tmp_path / 'identity.db'}")
-    create_identity_schema(engine)
-    yield GatedLog(engine, b"commit-test-secret")
-    engine.dispose()
+def log(identity_file_engine: Engine) -> GatedLog:
+    return GatedLog(identity_file_engine, b"commit-test-secret")
 
 
 def token_app(writer: AuditWriter, *, audited: bool = True) -> Any:

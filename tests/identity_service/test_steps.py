@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import Engine
 
 from identity_service.api.steps import in_thread, on_loop_when_local
 from identity_service.audit import AuditLog
 from identity_service.audit_writer import AuditWriter
-from identity_service.db import create_identity_engine, create_identity_schema
 
 pytestmark = pytest.mark.anyio
 
@@ -27,11 +25,8 @@ class Services:
 
 
 @pytest.fixture
-def log(tmp_path: Path) -> Iterator[AuditLog]:
-    engine = create_identity_engine(f"sqlite:///{tmp_path / 'identity.db'}")
-    create_identity_schema(engine)
-    yield AuditLog(engine, b"steps-test-secret")
-    engine.dispose()
+def log(identity_file_engine: Engine) -> AuditLog:
+    return AuditLog(identity_file_engine, b"steps-test-secret")
 
 
 def recording_step(services: Services, event: str) -> dict[str, Any]:

@@ -7,11 +7,12 @@ import asyncio
 import json
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 from typer.testing import CliRunner
 
@@ -22,7 +23,7 @@ from identity_service.audit_writer import AuditWriter
 from identity_service.cli.accounts import app as accounts_cli
 from identity_service.cli.clients import app as clients_cli
 from identity_service.cli.keys import app as keys_cli
-from identity_service.db import create_identity_engine, create_identity_schema
+from identity_service.db import create_identity_engine
 from tests.identity_service.idp_harness import RunningIdp
 from tests.identity_service.oidc.environment import (
     CHEAP_ARGON2,
@@ -251,11 +252,8 @@ class CountingLog(AuditLog):
 
 
 @pytest.fixture
-def counting_log(tmp_path: Path) -> Iterator[CountingLog]:
-    engine = create_identity_engine(f"sqlite:///{tmp_path / 'audit.db'}")
-    create_identity_schema(engine)
-    yield CountingLog(engine, b"writer-test-secret")
-    engine.dispose()
+def counting_log(identity_file_engine: Engine) -> CountingLog:
+    return CountingLog(identity_file_engine, b"writer-test-secret")
 
 
 def test_concurrent_callers_share_commits_and_each_returns_committed(
