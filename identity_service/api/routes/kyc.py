@@ -35,7 +35,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from identity_service.api.deps import IdentityServices
 from identity_service.api.errors import NO_STORE, REALM
 from identity_service.api.problems import PROBLEM_MEDIA_TYPE, problem_response
-from identity_service.audit import AuditError
 from identity_service.kyc import KycOtpLockedError, KycQuery
 from identity_service.kyc_access import (
     KycLimitError,
@@ -51,7 +50,6 @@ router = APIRouter(tags=["e-KYC"])
 KYC_VERIFY_PATH = "/api/v1/kyc/verify"
 MAX_BODY_BYTES = 4096
 MAX_NAME_LENGTH = 200
-UNAVAILABLE_RETRY_AFTER_SECONDS = 5
 _JSON_MEDIA_TYPES = frozenset({"application/json"})
 
 
@@ -152,14 +150,8 @@ async def _verify(
         answer = await services.kyc.verify(caller_id, query, in_thread=in_thread)
     except KycOtpLockedError as error:
         return "rate_limited", _too_many("otp_locked", error.retry_after)
-    except AuditError:
-        return "error", problem_response(
-            503,
-            "unavailable",
-            "Service unavailable",
-            "the verification could not be recorded; retry shortly",
-            headers={"Retry-After": str(UNAVAILABLE_RETRY_AFTER_SECONDS)},
-        )
+    # A commit that fails is answered with a 503 by CommitBeforeAnswerMiddleware, which
+    # waits for it after this returns.
     body_out = {"result_jws": answer.result_jws, "transaction_id": answer.transaction_id}
     return answer.result, JSONResponse(body_out, headers=NO_STORE)
 
