@@ -19,7 +19,7 @@ from typing import Any
 
 from portals.common.errors import IdTokenError, InsufficientLevelError
 from portals.common.jwks import JwksCache
-from portals.common.levels import LEVEL_BY_ACR
+from portals.common.levels import level_of_acr
 from portals.common.signed_jwts import SignedJwtError, verify_jwt
 
 # The hash behind at_hash per signing algorithm; natid's EdDSA keys are Ed25519 → SHA-512.
@@ -86,7 +86,7 @@ class IdTokenVerifier:
             )
         ):
             raise IdTokenError("at_hash does not match the access token")
-        level = LEVEL_BY_ACR.get(claims.get("acr")) if isinstance(claims.get("acr"), str) else None
+        level = level_of_acr(claims.get("acr"))
         if level is None or level < min_level:
             raise InsufficientLevelError(level, min_level)
         return claims
