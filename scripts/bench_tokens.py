@@ -2,13 +2,15 @@
 
 Measures, with ``wrk`` on loopback, the IdP's token endpoint issuing ES256 access tokens
 (client credentials grant, ``client_secret_basic``, audit entry committed before each
-answer) and, on the same server in the same run, ``POST /bench/bare-token`` of
-``scripts/bench_app.py``, which only signs the same JWT. The server is pinned to one core
-(``--server-cpu``), wrk to another (``--client-cpu``); the two endpoints take turns for
+answer) and, on the same server in the same run, the two bare signers of
+``scripts/bench_app.py``, which only sign the same JWT: ``POST /bench/bare-token``, a
+plain FastAPI endpoint, and ``POST /bench/bare-token-direct``, the same served by a
+direct route as the token endpoint is. The server is pinned to one core
+(``--server-cpu``), wrk to another (``--client-cpu``); the endpoints take turns for
 ``--rounds`` rounds of ``--seconds`` each. For each run it reports requests/s, the server's
 CPU microseconds per request (``/proc/<pid>/stat``, the figure that survives a busy
 machine) and the answers that were not 200; then the medians, and the token endpoint as a
-ratio of the bare one (by requests/s and by CPU per request). Prints Markdown.
+ratio of each bare one (by requests/s and by CPU per request). Prints Markdown.
 
 Needs ``wrk`` (Debian package). A scratch data directory with a small population is made
 unless ``--data-dir`` is given::
@@ -36,7 +38,12 @@ import httpx
 SCRIPTS = Path(__file__).resolve().parent
 sys.path.insert(0, str(SCRIPTS))
 
-from bench_app import BARE_TOKEN_PATH, BENCH_CLIENT_ID, BENCH_SCOPE  # noqa: E402
+from bench_app import (  # noqa: E402
+    BARE_TOKEN_PATH,
+    BENCH_CLIENT_ID,
+    BENCH_SCOPE,
+    DIRECT_BARE_TOKEN_PATH,
+)
 
 from identity_service.config import IdentitySettings  # noqa: E402
 from identity_service.db import create_identity_engine, create_identity_schema  # noqa: E402
@@ -201,7 +208,7 @@ def measure(pid: int, port: int, data_dir: Path, options: argparse.Namespace) ->
     script = data_dir / "token.lua"
     script.write_text(WRK_SCRIPT.format(scope=BENCH_SCOPE, basic=basic), encoding="utf-8")
     base = f"http://127.0.0.1:{port}"
-    endpoints = (base + TOKEN_PATH, base + BARE_TOKEN_PATH)
+    endpoints = (base + TOKEN_PATH, base + BARE_TOKEN_PATH, base + DIRECT_BARE_TOKEN_PATH)
     for url in endpoints:  # warm-up: connections, caches, the audit writer's thread
         run_wrk(url, script, 2, options.connections, options.client_cpu, pid)
     runs = []
@@ -232,19 +239,28 @@ def print_runs(runs: list[Run], options: argparse.Namespace, note: str = "") -> 
 
 def report(runs: list[Run], options: argparse.Namespace) -> None:
     print_runs(runs, options)
-    token = [run for run in runs if run.path == TOKEN_PATH]
-    bare = [run for run in runs if run.path == BARE_TOKEN_PATH]
-    token_rps = statistics.median([run.requests_per_second for run in token])
-    bare_rps = statistics.median([run.requests_per_second for run in bare])
-    token_cpu = statistics.median([run.cpu_us_per_request for run in token])
-    bare_cpu = statistics.median([run.cpu_us_per_request for run in bare])
+
+    def medians(path: str) -> tuple[float, float]:
+        chosen = [run for run in runs if run.path == path]
+        return (
+            statistics.median([run.requests_per_second for run in chosen]),
+            statistics.median([run.cpu_us_per_request for run in chosen]),
+        )
+
+    token_rps, token_cpu = medians(TOKEN_PATH)
     print(
         f"\nmedians: token endpoint {token_rps:,.0f} tokens/s, {token_cpu:,.0f} µs CPU each "
-        f"({1e6 / token_cpu:,.0f} tokens per CPU-second); bare signer {bare_rps:,.0f}/s, "
-        f"{bare_cpu:,.0f} µs each\n"
-        f"ratio token / bare: {token_rps / bare_rps:.2f} by requests/s, "
-        f"{bare_cpu / token_cpu:.2f} by CPU per request"
+        f"({1e6 / token_cpu:,.0f} tokens per CPU-second)"
     )
+    for label, path in (
+        ("bare FastAPI signer", BARE_TOKEN_PATH),
+        ("bare signer on a direct route, as /token is", DIRECT_BARE_TOKEN_PATH),
+    ):
+        bare_rps, bare_cpu = medians(path)
+        print(
+            f"{label}: {bare_rps:,.0f}/s, {bare_cpu:,.0f} µs each; ratio token / it: "
+            f"{token_rps / bare_rps:.2f} by requests/s, {bare_cpu / token_cpu:.2f} by CPU"
+        )
 
 
 if __name__ == "__main__":

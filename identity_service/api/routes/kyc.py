@@ -33,6 +33,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from identity_service.api.deps import IdentityServices
+from identity_service.api.direct_routes import direct
 from identity_service.api.errors import NO_STORE, REALM
 from identity_service.api.problems import PROBLEM_MEDIA_TYPE, problem_response
 from identity_service.kyc import KycOtpLockedError, KycQuery
@@ -119,8 +120,9 @@ async def request_body(request: Request) -> bytes | None:
     openapi_extra=_OPENAPI,
     responses={status: _PROBLEM for status in (400, 401, 403, 413, 415, 422, 429, 503)},
 )
+@direct  # the hot path of the API: a plain Starlette route, no dependency injection
 async def verify(request: Request) -> Response:
-    # The hot path of the API: no dependency injection. With local storage its blocking
+    # With local storage its blocking
     # steps are short (state counters, one primary-key read, a signature) and run on the
     # event loop; with Redis or PostgreSQL, any of them may wait on the network, so they
     # run in the thread pool. The wait for the audit commit is awaited either way.
