@@ -104,6 +104,7 @@ def main() -> None:
         proxy_headers=True,
         log_level="info",
         log_config=JSON_LOG_CONFIG,
+        access_log=False,
     )
 
 

@@ -7,15 +7,21 @@ import io
 import json
 import logging
 import re
+import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
 from fastapi import FastAPI, Response
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
 
 from identity_service.json_logging import (
+    JsonFormatter,
+    JsonLinesHandler,
     RequestIdMiddleware,
+    _request_id,
     configure_json_logging,
     current_request_id,
 )
@@ -250,6 +256,8 @@ def log_stream() -> Iterator[io.StringIO]:
 
 
 def _lines(stream: io.StringIO) -> list[dict[str, object]]:
+    for handler in logging.getLogger().handlers:
+        handler.flush()  # INFO lines wait up to FLUSH_SECONDS to be written
     return [json.loads(line) for line in stream.getvalue().splitlines()]
 
 
@@ -299,3 +307,120 @@ def test_uvicorn_records_go_through_the_json_handler(log_stream: io.StringIO) ->
 
     (line,) = _lines(log_stream)
     assert line["logger"] == "uvicorn.access"
+
+
+# -- access lines ---------------------------------------------------------------------------
+
+
+def _access_lines(stream: io.StringIO) -> list[dict[str, object]]:
+    return [line for line in _lines(stream) if line["logger"] == "natid.access"]
+
+
+def test_every_request_gets_an_access_line_with_its_id_and_status(
+    client: Client, log_stream: io.StringIO
+) -> None:
+    client.get("/items/a", headers={"X-Request-ID": "trace-7"})
+    client.post("/items/a")
+    client.get("/boom")
+
+    lines = _access_lines(log_stream)
+    assert [line["message"] for line in lines] == [
+        '127.0.0.1:123 - "GET /items/a HTTP/1.1" 200',
+        '127.0.0.1:123 - "POST /items/a HTTP/1.1" 405',
+        '127.0.0.1:123 - "GET /boom HTTP/1.1" 500',
+    ]
+    assert lines[0]["request_id"] == "trace-7"
+    assert all(line["level"] == "INFO" for line in lines)
+    assert all(isinstance(line["request_id"], str) for line in lines)
+
+
+def test_access_lines_redact_secrets_in_the_query_string(
+    client: Client, log_stream: io.StringIO
+) -> None:
+    client.get(f"/items/x?code=SplxlOBeZQQYbYS6WxSbIA&state=s&id={CITIZEN}")
+
+    (line,) = _access_lines(log_stream)
+    message = str(line["message"])
+    assert "SplxlOBeZQQYbYS6WxSbIA" not in message and CITIZEN not in message
+    assert "code=[redacted]&state=s" in message
+
+
+def test_access_lines_reach_other_handlers_as_ordinary_records(
+    client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="natid.access"):
+        client.get("/items/a")
+    (record,) = [record for record in caplog.records if record.name == "natid.access"]
+    assert record.getMessage() == '127.0.0.1:123 - "GET /items/a HTTP/1.1" 200'
+    assert record.levelno == logging.INFO
+
+
+def test_access_lines_follow_the_access_loggers_level(
+    client: Client, log_stream: io.StringIO
+) -> None:
+    access_logger = logging.getLogger("natid.access")
+    access_logger.setLevel(logging.WARNING)
+    try:
+        client.get("/items/a")
+    finally:
+        access_logger.setLevel(logging.NOTSET)
+    assert _access_lines(log_stream) == []
+
+
+# -- the batching handler -------------------------------------------------------------------
+
+
+def test_a_waiting_info_line_is_written_without_a_flush(log_stream: io.StringIO) -> None:
+    app_logger.info("soon")
+    deadline = time.monotonic() + 10
+    while "soon" not in log_stream.getvalue():
+        assert time.monotonic() < deadline, "the INFO line was never written"
+        time.sleep(0.02)
+
+
+def test_a_warning_is_written_at_once_after_the_lines_before_it() -> None:
+    stream = io.StringIO()
+    handler = JsonLinesHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("natid.test.batching")
+    logger.addHandler(handler)
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    try:
+        logger.info("first")
+        logger.info("second")
+        logger.warning("third")
+        assert [json.loads(line)["message"] for line in stream.getvalue().splitlines()] == [
+            "first",
+            "second",
+            "third",
+        ]
+        logger.info("fourth")
+        handler.close()  # logging.shutdown at exit
+        assert json.loads(stream.getvalue().splitlines()[-1])["message"] == "fourth"
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = True
+        logger.setLevel(logging.NOTSET)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    message=st.text(),
+    request_id=st.none() | st.from_regex(r"[A-Za-z0-9._:\-]{1,64}", fullmatch=True),
+    created=st.floats(min_value=0, max_value=4e9),
+)
+def test_the_fast_access_line_is_what_the_formatter_writes_for_the_same_record(
+    message: str, request_id: str | None, created: float
+) -> None:
+    formatter = JsonFormatter()
+    record = logging.makeLogRecord(
+        {"name": "natid.access", "levelno": logging.INFO, "levelname": "INFO", "msg": message}
+    )
+    record.created = created
+    token = _request_id.set(request_id)
+    try:
+        expected = formatter.format(record)
+        assert formatter.format_line(created, "INFO", "natid.access", message) == expected
+    finally:
+        _request_id.reset(token)

@@ -146,7 +146,7 @@ def test_natid_serve_logs_json_with_request_ids(tmp_path: Path, prepared: tuple[
         _, errors = server.communicate(timeout=30)
     lines = [json.loads(line) for line in errors.splitlines() if line.startswith("{")]
     assert lines, errors[:500]
-    access = [line for line in lines if line["logger"] == "uvicorn.access"]
+    access = [line for line in lines if line["logger"] == "natid.access"]
     assert any(line["request_id"] == "observability-test" for line in access)
     assert all("abc123" not in line["message"] for line in access)
     assert not [line for line in errors.splitlines() if line and not line.startswith("{")]
