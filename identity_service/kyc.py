@@ -38,7 +38,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import anyio
-import jwt
 
 from identity_service.accounts.errors import (
     AccountLockedError,
@@ -48,6 +47,7 @@ from identity_service.accounts.errors import (
 from identity_service.accounts.service import AccountService
 from identity_service.audit import AuditEvent, NewAuditEntry
 from identity_service.audit_writer import AuditWriter
+from identity_service.compact_jws import sign_compact_jws
 from identity_service.keys import KeyStore
 from population_db.registry import CitizenRecord, PopulationRegistry, normalize_name
 
@@ -197,11 +197,8 @@ class KycService:
             "matched": matched,
             "level": level,
         }
-        return jwt.encode(
-            claims,
-            key.private_key,
-            algorithm=SIGNING_ALGORITHM,
-            headers={"kid": key.kid, "typ": RESULT_TYPE},
+        return sign_compact_jws(
+            claims, key.private_key, SIGNING_ALGORITHM, kid=key.kid, typ=RESULT_TYPE
         )
 
 

@@ -3,7 +3,7 @@
 Owns the claim sets, the ``at_hash``/``c_hash`` computation (OpenID Connect Core
 3.1.3.6) and access-token verification for our own resource endpoints (userinfo).
 Signing keys come from the ``KeyStore``; this module never touches key material itself
-beyond handing the cached key object to PyJWT.
+beyond handing the cached key object to ``compact_jws.sign_compact_jws``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 
 import jwt
 
-from identity_service.compact_jws import MalformedJwsError, parse_compact_jws
+from identity_service.compact_jws import MalformedJwsError, parse_compact_jws, sign_compact_jws
 from identity_service.keys import KeyStore
 
 ACCESS_TOKEN_ALGORITHM = "ES256"
@@ -116,7 +116,7 @@ class TokenService:
         if extra_claims:
             _merge_extra_claims(claims, extra_claims, _ID_TOKEN_RESERVED_CLAIMS)
         key = self._keys.signing_key(alg)
-        return jwt.encode(claims, key.private_key, algorithm=alg, headers={"kid": key.kid})
+        return sign_compact_jws(claims, key.private_key, alg, kid=key.kid)
 
     def access_token(
         self,
@@ -155,11 +155,8 @@ class TokenService:
         if extra_claims:
             _merge_extra_claims(claims, extra_claims, _ACCESS_TOKEN_RESERVED_CLAIMS)
         key = self._keys.signing_key(ACCESS_TOKEN_ALGORITHM)
-        return jwt.encode(
-            claims,
-            key.private_key,
-            algorithm=ACCESS_TOKEN_ALGORITHM,
-            headers={"kid": key.kid, "typ": ACCESS_TOKEN_TYPE},
+        return sign_compact_jws(
+            claims, key.private_key, ACCESS_TOKEN_ALGORITHM, kid=key.kid, typ=ACCESS_TOKEN_TYPE
         )
 
     def verify_access_token(self, token: str) -> dict[str, Any]:

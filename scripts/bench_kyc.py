@@ -10,8 +10,8 @@ with a bearer token from the client credentials grant. The empty endpoint takes 
 with the check for ``--rounds`` rounds of ``--seconds``, so the report says what the
 check costs beyond the HTTP stack in the same run. Every check is audited and signed.
 
-The data directory must hold a population and the load-test files (``natid loadtest``
-or ``natid accounts provision`` writes them)::
+The data directory must hold a population (``natid population seed``); the load-test
+files are made as ``natid loadtest`` makes them unless they are there::
 
     .venv/bin/python scripts/bench_kyc.py --data-dir /tmp/lt1m [--seconds 8] [--rounds 3]
 """
@@ -41,10 +41,14 @@ from bench_tokens import (  # noqa: E402
     start_server,
 )
 
+from identity_service.config import IdentitySettings  # noqa: E402
 from loadtests.processes import free_port  # noqa: E402
+from loadtests.provisioning import provision_load_test  # noqa: E402
 
 KYC_VERIFY_PATH = "/api/v1/kyc/verify"
 MISMATCH_EVERY = 10
+# Citizens the checks cycle through when the data directory has no load-test files yet.
+SUBJECTS = 500
 WRK_SCRIPT = """bodies = {{{bodies}}}
 counter = 0
 request = function()
@@ -93,8 +97,10 @@ def main() -> int:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (apt-get install -y wrk)")
     subjects_file = options.data_dir / "loadtest" / "kyc_subjects.json"
-    if not subjects_file.exists():
-        raise SystemExit(f"no {subjects_file}: run `natid accounts provision` first")
+    if not subjects_file.exists():  # what `natid loadtest` writes: the same, made here
+        provision_load_test(
+            IdentitySettings(data_dir=options.data_dir), subjects_file.parent, SUBJECTS
+        )
     subjects = json.loads(subjects_file.read_text(encoding="utf-8"))
     register_bench_client(options.data_dir)
     port = free_port()

@@ -24,8 +24,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import httpx
-import jwt
 
+from identity_service.compact_jws import sign_compact_jws
 from identity_service.keys import KeyStore
 from identity_service.oidc.clients import RegisteredClient
 from identity_service.state import StateStore
@@ -99,12 +99,7 @@ class LogoutTokens:
         }
         alg = client.id_token_signed_response_alg
         key = self._keys.signing_key(alg)
-        return jwt.encode(
-            claims,
-            key.private_key,
-            algorithm=alg,
-            headers={"kid": key.kid, "typ": LOGOUT_TOKEN_TYPE},
-        )
+        return sign_compact_jws(claims, key.private_key, alg, kid=key.kid, typ=LOGOUT_TOKEN_TYPE)
 
     def notices(self, participants: Iterable[Participant], sid: str) -> list[LogoutNotice]:
         return [
