@@ -13,9 +13,11 @@ Phones are compared as digits, with a leading ``+84``/``84`` equal to ``0``.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 import sqlite3
+import threading
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field, fields
@@ -158,6 +160,9 @@ class PopulationRegistry:
         # makes (123 vs 46 µs).
         self._sqlite_by_id: str | None = None
         self._processors: list[Any] = []
+        self._local = threading.local()
+        self._thread_connections: list[sqlite3.Connection] = []
+        self._thread_connections_lock = threading.Lock()
         if engine.dialect.name == "sqlite":
             self._sqlite_by_id = (
                 f"SELECT {', '.join(CITIZEN_COLUMNS)} FROM {citizen.name} "
@@ -206,14 +211,13 @@ class PopulationRegistry:
 
     def _sqlite_get(self, number: str) -> CitizenRecord | None:
         assert self._sqlite_by_id is not None
-        pooled = self._engine.raw_connection()
+        connection = self._thread_connection()
         try:
-            row = pooled.driver_connection.execute(self._sqlite_by_id, (number,)).fetchone()
+            row = connection.execute(self._sqlite_by_id, (number,)).fetchone()
         except sqlite3.Error as error:
+            self._drop_thread_connection(connection)  # the next read opens a fresh one
             # As SQLAlchemy would have raised it, so callers see one kind of failure.
             raise OperationalError(self._sqlite_by_id, (number,), error) from error
-        finally:
-            pooled.close()
         if row is None:
             return None
         return CitizenRecord(
@@ -222,6 +226,29 @@ class PopulationRegistry:
                 for process, value in zip(self._processors, row, strict=True)
             )
         )
+
+    def _thread_connection(self) -> sqlite3.Connection:
+        """This thread's own SQLite connection for lookups by number, made by the engine
+        (its settings applied) and kept out of its pool: a checkout and return cost a
+        third of the lookup (11 of 35 µs). Closed with the registry."""
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            pooled = self._engine.raw_connection()
+            connection = pooled.driver_connection
+            pooled.detach()  # no longer the pool's: it stays with this thread
+            assert isinstance(connection, sqlite3.Connection)
+            with self._thread_connections_lock:
+                self._thread_connections.append(connection)
+            self._local.connection = connection
+        return connection
+
+    def _drop_thread_connection(self, connection: sqlite3.Connection) -> None:
+        self._local.connection = None
+        with self._thread_connections_lock:
+            if connection in self._thread_connections:
+                self._thread_connections.remove(connection)
+        with contextlib.suppress(sqlite3.Error):
+            connection.close()
 
     def match(self, personal_id_number: str, claims: AttributeClaims) -> MatchResult:
         """Which claimed attributes agree with the record (the e-KYC comparison)."""
@@ -322,6 +349,11 @@ class PopulationRegistry:
         )
 
     def close(self) -> None:
+        with self._thread_connections_lock:
+            connections, self._thread_connections = self._thread_connections, []
+        for connection in connections:
+            with contextlib.suppress(sqlite3.Error):
+                connection.close()
         self._engine.dispose()
 
 

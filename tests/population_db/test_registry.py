@@ -7,10 +7,12 @@ import sqlite3
 import unicodedata
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.exc import OperationalError
 
 from population_db import db
 from population_db.registry import (
@@ -316,3 +318,39 @@ def test_a_population_database_that_fails_raises_sqlalchemys_error(tmp_path: Pat
     with pytest.raises(sa.exc.OperationalError):
         registry.get("001203004567")
     engine.dispose()
+
+
+def test_lookups_from_many_threads_each_get_their_own_citizen(
+    registry: PopulationRegistry, everyone: list[CitizenRecord]
+) -> None:
+    chosen = everyone[:64]
+
+    def look_up(record: CitizenRecord) -> CitizenRecord | None:
+        return registry.get(record.personal_id_number)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        found = list(pool.map(look_up, chosen * 4))
+    assert found == chosen * 4
+
+
+def test_a_failed_lookup_is_an_operational_error_and_the_next_one_recovers(
+    seeded_url: str, everyone: list[CitizenRecord]
+) -> None:
+    if not seeded_url.startswith("sqlite"):
+        pytest.skip("the driver-level lookup is SQLite's")
+    registry = PopulationRegistry.from_url(seeded_url)
+    number = everyone[0].personal_id_number
+    table = db.CITIZEN_TABLE.name
+    try:
+        assert registry.get(number) == everyone[0]  # this thread's connection is open
+        with registry.engine.begin() as connection:
+            connection.exec_driver_sql(f"ALTER TABLE {table} RENAME TO {table}_away")
+        try:
+            with pytest.raises(OperationalError):
+                registry.get(number)
+        finally:
+            with registry.engine.begin() as connection:
+                connection.exec_driver_sql(f"ALTER TABLE {table}_away RENAME TO {table}")
+        assert registry.get(number) == everyone[0]
+    finally:
+        registry.close()
