@@ -163,6 +163,9 @@ class PopulationRegistry:
         self._local = threading.local()
         self._thread_connections: list[sqlite3.Connection] = []
         self._thread_connections_lock = threading.Lock()
+        self._generation = 0
+        if engine.dialect.name == "sqlite":
+            sa.event.listen(engine, "engine_disposed", self._close_thread_connections)
         if engine.dialect.name == "sqlite":
             self._sqlite_by_id = (
                 f"SELECT {', '.join(CITIZEN_COLUMNS)} FROM {citizen.name} "
@@ -232,15 +235,25 @@ class PopulationRegistry:
         (its settings applied) and kept out of its pool: a checkout and return cost a
         third of the lookup (11 of 35 µs). Closed with the registry."""
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
-        if connection is None:
+        if connection is None or self._local.generation != self._generation:
             pooled = self._engine.raw_connection()
             connection = pooled.driver_connection
             pooled.detach()  # no longer the pool's: it stays with this thread
             assert isinstance(connection, sqlite3.Connection)
             with self._thread_connections_lock:
                 self._thread_connections.append(connection)
-            self._local.connection = connection
+            self._local.connection, self._local.generation = connection, self._generation
         return connection
+
+    def _close_thread_connections(self, *_engine: object) -> None:
+        """Close every thread's connection; each makes a new one at its next lookup. Also
+        run when the engine is disposed, which must not leave these behind it."""
+        with self._thread_connections_lock:
+            connections, self._thread_connections = self._thread_connections, []
+            self._generation += 1
+        for connection in connections:
+            with contextlib.suppress(sqlite3.Error):
+                connection.close()
 
     def _drop_thread_connection(self, connection: sqlite3.Connection) -> None:
         self._local.connection = None
@@ -349,12 +362,7 @@ class PopulationRegistry:
         )
 
     def close(self) -> None:
-        with self._thread_connections_lock:
-            connections, self._thread_connections = self._thread_connections, []
-        for connection in connections:
-            with contextlib.suppress(sqlite3.Error):
-                connection.close()
-        self._engine.dispose()
+        self._engine.dispose()  # and with it the threads' connections
 
 
 def _years_before(day: dt.date, years: int) -> dt.date:

@@ -354,3 +354,18 @@ def test_a_failed_lookup_is_an_operational_error_and_the_next_one_recovers(
         assert registry.get(number) == everyone[0]
     finally:
         registry.close()
+
+
+def test_disposing_the_engine_closes_the_lookup_connections_and_lookups_go_on(
+    seeded_url: str, everyone: list[CitizenRecord], tmp_path: Path
+) -> None:
+    if not seeded_url.startswith("sqlite"):
+        pytest.skip("the driver-level lookup is SQLite's")
+    registry = PopulationRegistry.from_url(seeded_url)
+    number = everyone[0].personal_id_number
+    try:
+        assert registry.get(number) == everyone[0]
+        registry.engine.dispose()
+        assert registry.get(number) == everyone[0]  # a fresh connection, same answer
+    finally:
+        registry.close()
