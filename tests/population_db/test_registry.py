@@ -357,7 +357,7 @@ def test_a_failed_lookup_is_an_operational_error_and_the_next_one_recovers(
 
 
 def test_disposing_the_engine_closes_the_lookup_connections_and_lookups_go_on(
-    seeded_url: str, everyone: list[CitizenRecord], tmp_path: Path
+    seeded_url: str, everyone: list[CitizenRecord]
 ) -> None:
     if not seeded_url.startswith("sqlite"):
         pytest.skip("the driver-level lookup is SQLite's")
