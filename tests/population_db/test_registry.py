@@ -333,39 +333,37 @@ def test_lookups_from_many_threads_each_get_their_own_citizen(
     assert found == chosen * 4
 
 
-def test_a_failed_lookup_is_an_operational_error_and_the_next_one_recovers(
-    seeded_url: str, everyone: list[CitizenRecord]
-) -> None:
+@pytest.fixture
+def own_sqlite_registry(seeded_url: str) -> Iterator[PopulationRegistry]:
+    """A registry of its own over the seeded SQLite population (the driver-level lookup)."""
     if not seeded_url.startswith("sqlite"):
         pytest.skip("the driver-level lookup is SQLite's")
     registry = PopulationRegistry.from_url(seeded_url)
-    number = everyone[0].personal_id_number
+    yield registry
+    registry.close()
+
+
+def test_a_failed_lookup_is_an_operational_error_and_the_next_one_recovers(
+    own_sqlite_registry: PopulationRegistry, everyone: list[CitizenRecord]
+) -> None:
+    registry, first = own_sqlite_registry, everyone[0]
     table = db.CITIZEN_TABLE.name
+    assert registry.get(first.personal_id_number) == first  # this thread's connection
+    with registry.engine.begin() as connection:
+        connection.exec_driver_sql(f"ALTER TABLE {table} RENAME TO {table}_away")
     try:
-        assert registry.get(number) == everyone[0]  # this thread's connection is open
-        with registry.engine.begin() as connection:
-            connection.exec_driver_sql(f"ALTER TABLE {table} RENAME TO {table}_away")
-        try:
-            with pytest.raises(OperationalError):
-                registry.get(number)
-        finally:
-            with registry.engine.begin() as connection:
-                connection.exec_driver_sql(f"ALTER TABLE {table}_away RENAME TO {table}")
-        assert registry.get(number) == everyone[0]
+        with pytest.raises(OperationalError):
+            registry.get(first.personal_id_number)
     finally:
-        registry.close()
+        with registry.engine.begin() as connection:
+            connection.exec_driver_sql(f"ALTER TABLE {table}_away RENAME TO {table}")
+    assert registry.get(first.personal_id_number) == first
 
 
 def test_disposing_the_engine_closes_the_lookup_connections_and_lookups_go_on(
-    seeded_url: str, everyone: list[CitizenRecord]
+    own_sqlite_registry: PopulationRegistry, everyone: list[CitizenRecord]
 ) -> None:
-    if not seeded_url.startswith("sqlite"):
-        pytest.skip("the driver-level lookup is SQLite's")
-    registry = PopulationRegistry.from_url(seeded_url)
-    number = everyone[0].personal_id_number
-    try:
-        assert registry.get(number) == everyone[0]
-        registry.engine.dispose()
-        assert registry.get(number) == everyone[0]  # a fresh connection, same answer
-    finally:
-        registry.close()
+    registry, first = own_sqlite_registry, everyone[0]
+    assert registry.get(first.personal_id_number) == first
+    registry.engine.dispose()
+    assert registry.get(first.personal_id_number) == first  # a fresh connection
