@@ -37,7 +37,7 @@ import asyncio
 import contextlib
 import queue
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
@@ -157,6 +157,31 @@ def answer_waits() -> Iterator[list[asyncio.Future[None]]]:
         yield waits
     finally:
         _answer_waits.reset(token)
+
+
+def when_committed(callback: Callable[[bool], None]) -> None:
+    """Call ``callback(committed)`` once the commits the current answer waits for (those
+    queued so far inside ``answer_waits``) are done: True if all of them succeeded. At
+    once, with True, when it waits for none (outside ``answer_waits`` an entry has been
+    committed by the time ``record_before_answer`` returns). For counting an outcome as
+    what the caller gets: a failed commit turns the answer into a 503."""
+    waits = _answer_waits.get()
+    if not waits:
+        callback(True)
+        return
+    unsettled = len(waits)
+    failed = False
+
+    def settled(future: asyncio.Future[None]) -> None:
+        nonlocal unsettled, failed
+        if future.cancelled() or future.exception() is not None:
+            failed = True
+        unsettled -= 1
+        if unsettled == 0:
+            callback(not failed)
+
+    for future in list(waits):
+        future.add_done_callback(settled)
 
 
 class _Deferring:

@@ -26,6 +26,8 @@ from tests.identity_service.idp_harness import (
     copy_population,
     jwks_keys,
     kyc_token,
+    metric,
+    metric_samples,
     register_kyc_client,
     start_idp,
     unknown_number,
@@ -540,8 +542,14 @@ async def test_no_answer_is_given_when_the_audit_log_is_unavailable(
 ) -> None:
     with services.identity_engine.begin() as connection:
         connection.exec_driver_sql("DROP TABLE audit_entry")
+    before = await metric_samples(http)
     response = await call(http, services, query_for(citizen))
+    after = await metric_samples(http)
     assert response.status_code == 503
+    # Counted as what the caller got, an error; not as the match it never saw.
+    calls = "natid_kyc_calls_total"
+    assert metric(after, calls, result="error") - metric(before, calls, result="error") == 1
+    assert metric(after, calls, result="match") == metric(before, calls, result="match")
     assert response.headers["retry-after"]
     assert "result_jws" not in response.text
     # Answered in the API's own shape, though the commit is waited for outside the route.

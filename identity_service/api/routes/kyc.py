@@ -36,6 +36,7 @@ from identity_service.api.deps import IdentityServices
 from identity_service.api.direct_routes import direct
 from identity_service.api.errors import NO_STORE, REALM
 from identity_service.api.problems import PROBLEM_MEDIA_TYPE, problem_response
+from identity_service.audit_writer import when_committed
 from identity_service.kyc import KycOtpLockedError, KycQuery
 from identity_service.kyc_access import (
     KycLimitError,
@@ -128,7 +129,10 @@ async def verify(request: Request) -> Response:
     # run in the thread pool. The wait for the audit commit is awaited either way.
     services: IdentityServices = request.app.state.services
     outcome, response = await _verify(request, services, await request_body(request))
-    services.metrics.kyc_call(outcome)
+    metrics = services.metrics
+    # Counted once the check's audit entry is committed: a failed commit is answered
+    # with a 503 (CommitBeforeAnswerMiddleware), so the caller got an error.
+    when_committed(lambda committed: metrics.kyc_call(outcome if committed else "error"))
     if DPOP_HEADER.lower() in request.headers:
         nonce = services.dpop.current_nonce()
         if nonce is not None:
