@@ -3,7 +3,8 @@
 Owns the page's view of one citizen (level, the portals they consented to, their history
 from the audit log) and its actions: withdrawing consent (which also ends the portal's
 refresh-token grants and revokes the access tokens issued with them), changing the
-password (the current one first, then the password policy, argon2id), and re-binding the
+password (the current one first, then the password policy, argon2id; the citizen's
+other SSO sessions end), and re-binding the
 second factor (a new TOTP secret, bound only once the citizen proves their authenticator
 shows its codes; allowed only within ``FRESH_STEP_UP_SECONDS`` of entering a code).
 
@@ -42,7 +43,7 @@ from identity_service.audit_writer import AuditWriter
 from identity_service.metrics import Metrics
 from identity_service.oidc.consent import ConsentRecord
 from identity_service.oidc.revocation import TokenRevocation
-from identity_service.oidc.sessions import SsoSession
+from identity_service.oidc.sessions import SsoSession, SsoSessions
 from identity_service.state import StateStore
 from population_db.identifiers import mask
 from population_db.registry import PopulationRegistry
@@ -111,6 +112,7 @@ class AccountPageService:
         metrics: Metrics,
         revocation: TokenRevocation,
         state: StateStore,
+        sessions: SsoSessions,
         server_secret: bytes,
         clock: Callable[[], float] = time.time,
         policy: PasswordPolicy | None = None,
@@ -123,6 +125,7 @@ class AccountPageService:
         self._metrics = metrics
         self._revocation = revocation
         self._state = state
+        self._sessions = sessions
         self._box = SecretBox(server_secret)
         self._csrf_key = hmac.new(server_secret, _CSRF_LABEL, hashlib.sha256).digest()
         self._clock = clock
@@ -234,6 +237,9 @@ class AccountPageService:
             birth_date=None if record is None else record.birth_date,
         )
         self._accounts.set_password(number, normalized)
+        # Whoever else was logged in with the old password is logged out (this browser,
+        # which just proved it, stays).
+        self._sessions.end_others(session)
         self._audit_writer.record(
             PASSWORD_CHANGED,
             subject=number,

@@ -201,7 +201,7 @@ def build_services(
     urls = ProviderUrls(settings.issuer.rstrip("/"))
     tokens = TokenService(keys, urls.issuer, clock=clock)
     clients = ClientRegistry(identity_engine, ClientSecretHasher(server_secret))
-    sessions = SsoSessions(state, settings.sso_session_ttl, clock=clock)
+    sessions = SsoSessions(state, settings.sso_session_ttl, marker_key=server_secret, clock=clock)
     interactions = InteractionStore(state)
     codes = AuthorizationCodes(state, settings.authorization_code_ttl)
     access_tokens = AccessTokenRecords(state)
@@ -325,6 +325,7 @@ def build_services(
             metrics=metrics,
             revocation=lifecycle.revocation,
             state=state,
+            sessions=sessions,
             server_secret=server_secret,
             clock=clock,
         ),

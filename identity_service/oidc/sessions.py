@@ -5,11 +5,17 @@ session itself (``sid``, personal ID number, ``auth_time``, level, ``amr``) live
 state store under a hash of that key, so a leaked store does not yield usable cookies.
 ``sid`` is a separate public identifier (it goes into ID tokens); the key is rotated on
 every login and step-up, so a key planted before login is worthless (session fixation).
+
+``end_others`` ends every other session of a citizen (after a password change): sessions
+are found by cookie, not by citizen, so it leaves a marker under a keyed hash of the
+citizen's number (when, and which session stays), and ``load`` ends a session older than
+that marker. One more state-store read per loaded session.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 import time
 from collections.abc import Callable
@@ -21,6 +27,7 @@ from identity_service.state import StateStore
 
 SESSION_COOKIE = "natid_session"
 _KEY_PREFIX = "sso:"
+_ENDED_BEFORE_PREFIX = "sso-ended-before:"
 _MAX_COOKIE_LENGTH = 128
 
 
@@ -56,11 +63,19 @@ class SsoSessions:
     """Creates, finds, upgrades and ends SSO sessions in the state store."""
 
     def __init__(
-        self, state: StateStore, ttl: int, *, clock: Callable[[], float] = time.time
+        self,
+        state: StateStore,
+        ttl: int,
+        *,
+        marker_key: bytes,
+        clock: Callable[[], float] = time.time,
     ) -> None:
+        """``marker_key`` keys the hash that names a citizen's marker in the store (the
+        server secret's, so the store holds no hash of a bare ID number)."""
         self._state = state
         self._ttl = ttl
         self._clock = clock
+        self._marker_key = hmac.new(marker_key, b"natid/sso-ended-before/v1", "sha256").digest()
 
     def load(self, cookie_value: str | None) -> SsoSession | None:
         if not cookie_value or len(cookie_value) > _MAX_COOKIE_LENGTH:
@@ -69,9 +84,27 @@ class SsoSessions:
         if data is None:
             return None
         try:
-            return SsoSession(**data)
+            session = SsoSession(**data)
         except TypeError:  # written by an incompatible version: treat as logged out
             return None
+        ended = self._state.get(self._ended_before_key(session.personal_id_number))
+        if (
+            ended is not None
+            and session.sid != ended["kept_sid"]
+            and (session.auth_time <= ended["time"])
+        ):
+            self.end(cookie_value)
+            return None
+        return session
+
+    def end_others(self, session: SsoSession) -> None:
+        """End every session of ``session``'s citizen except ``session`` itself (in
+        other browsers too); sessions made later are not affected."""
+        self._state.put(
+            self._ended_before_key(session.personal_id_number),
+            {"time": int(self._clock()), "kept_sid": session.sid},
+            self._ttl,  # no session that the marker ends outlives it
+        )
 
     def create(
         self,
@@ -122,6 +155,10 @@ class SsoSessions:
     @property
     def ttl(self) -> int:
         return self._ttl
+
+    def _ended_before_key(self, personal_id_number: str) -> str:
+        digest = hmac.new(self._marker_key, personal_id_number.encode("ascii"), "sha256")
+        return _ENDED_BEFORE_PREFIX + digest.hexdigest()
 
 
 def _key(cookie_value: str) -> str:

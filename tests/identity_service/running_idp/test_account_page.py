@@ -239,6 +239,33 @@ async def test_changing_the_password_needs_the_current_one_and_the_policy(
     assert all(new_password not in str(entry.details) for entry in entries)
 
 
+async def test_a_password_change_logs_out_the_citizens_other_browsers_only(
+    idp: RunningIdp, browser: Browser, demo: dict[int, DemoCredential]
+) -> None:
+    citizen = demo[1]
+    new_password = "Một câu mật khẩu dài và khó đoán"
+    async with Browser(idp.app) as other, Browser(idp.app) as stranger:
+        await log_in_to_account(other, citizen)
+        await log_in_to_account(stranger, demo[2])  # another citizen's session
+        idp.clock.advance(5)
+        page = await log_in_to_account(browser, citizen)
+        answer = await change_password(browser, page, citizen.password, new_password)
+        assert "Đã đổi mật khẩu" in answer.text
+
+        # This browser stays logged in; the other one of the same citizen does not.
+        assert str((await browser.open("/account")).url).endswith("/account")
+        assert "/interaction/" in str((await other.open("/account")).url)
+        assert str((await stranger.open("/account")).url).endswith("/account")
+        # A login after the change, with the new password, is a session like any other.
+        idp.clock.advance(5)
+        again = await other.open("/account")
+        again = await other.submit(
+            again, "login", personal_id_number=citizen.personal_id_number, password=new_password
+        )
+        assert str(again.url).endswith("/account")
+        assert str((await other.open("/account")).url).endswith("/account")
+
+
 # --- second factor -----------------------------------------------------------------------
 
 
