@@ -180,7 +180,7 @@ def when_committed(callback: Callable[[bool], None]) -> None:
         if unsettled == 0:
             callback(not failed)
 
-    for future in list(waits):
+    for future in waits:  # callbacks run later, never while this loop does
         future.add_done_callback(settled)
 
 

@@ -10,8 +10,8 @@ call or an access line with a query string writes them out.
 
 Why the access log is ours and not uvicorn's: through the ``logging`` machinery (a
 record, the logger hierarchy, the handler's lock, the formatter) and one ``write`` per
-line, uvicorn's access line cost about 70 µs of CPU per request here, a third of what
-answering a trivial request costs. ``log_access`` formats the line directly for a
+line, uvicorn's access line cost about 50 µs of CPU per request here (ours: about 20), a
+third of what answering a trivial request costs. ``log_access`` formats the line directly for a
 ``JsonLinesHandler`` on the way (any other handler gets an ordinary record), and the
 handler writes lines in batches: an INFO line waits at most ``FLUSH_SECONDS``.
 """

@@ -166,7 +166,6 @@ class PopulationRegistry:
         self._generation = 0
         if engine.dialect.name == "sqlite":
             sa.event.listen(engine, "engine_disposed", self._close_thread_connections)
-        if engine.dialect.name == "sqlite":
             self._sqlite_by_id = (
                 f"SELECT {', '.join(CITIZEN_COLUMNS)} FROM {citizen.name} "
                 "WHERE personal_id_number = ?"

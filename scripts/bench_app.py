@@ -25,9 +25,8 @@ import uvicorn
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
-from starlette.routing import Route
 
-from identity_service.api.direct_routes import direct, serve_directly
+from identity_service.api.direct_routes import DirectRoute, direct, serve_directly
 from identity_service.api.errors import NO_STORE
 from identity_service.app import app_from_environment
 from identity_service.cli.serve import JSON_LOG_CONFIG
@@ -79,7 +78,7 @@ def create_bench_app() -> FastAPI:
 
 
 def _is_direct_token(route: object) -> bool:
-    return isinstance(route, Route) and not isinstance(route, APIRoute) and route.path == "/token"
+    return isinstance(route, DirectRoute) and route.path == "/token"
 
 
 def _is_token_endpoint(route: object) -> bool:

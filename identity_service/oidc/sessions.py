@@ -91,7 +91,7 @@ class SsoSessions:
         if (
             ended is not None
             and session.sid != ended["kept_sid"]
-            and (session.auth_time <= ended["time"])
+            and session.auth_time <= ended["time"]
         ):
             self.end(cookie_value)
             return None

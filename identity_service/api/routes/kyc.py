@@ -123,10 +123,10 @@ async def request_body(request: Request) -> bytes | None:
 )
 @direct  # the hot path of the API: a plain Starlette route, no dependency injection
 async def verify(request: Request) -> Response:
-    # With local storage its blocking
-    # steps are short (state counters, one primary-key read, a signature) and run on the
-    # event loop; with Redis or PostgreSQL, any of them may wait on the network, so they
-    # run in the thread pool. The wait for the audit commit is awaited either way.
+    # With local storage its blocking steps are short (state counters, one primary-key
+    # read, a signature) and run on the event loop; with Redis or PostgreSQL, any of them
+    # may wait on the network, so they run in the thread pool. The wait for the audit
+    # commit is awaited either way.
     services: IdentityServices = request.app.state.services
     outcome, response = await _verify(request, services, await request_body(request))
     metrics = services.metrics
