@@ -1,0 +1,177 @@
+"""The refresh token table itself, on SQLite and on PostgreSQL: issue, look up, rotate,
+refresh in place and revoke, and of concurrent uses of one token exactly one wins.
+
+The grant's rules are tested through the token endpoint (``test_refresh.py``); these
+tests hold the storage to the same rules on both databases it runs on.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, func, select
+from sqlalchemy.engine import make_url
+
+from identity_service.db import create_identity_engine, create_identity_schema
+from identity_service.oidc.access_tokens import AccessTokenRecords
+from identity_service.oidc.refresh_tokens import RefreshTokenRecord, RefreshTokens, new_family_id
+from identity_service.state import MemoryStateStore
+
+CLIENT = "portal-a"
+NOW = 1_900_000_000
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    if request.param == "sqlite":
+        engine = create_identity_engine(f"sqlite:///{tmp_path / 'identity.db'}")
+        create_identity_schema(engine)
+        yield engine
+        engine.dispose()
+        return
+    admin_url = os.environ.get("NATID_TEST_POSTGRES_URL")
+    if not admin_url:
+        pytest.skip("NATID_TEST_POSTGRES_URL is not set")
+    import psycopg
+
+    name = f"natid_test_{secrets.token_hex(6)}"
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    engine = create_identity_engine(make_url(admin_url).set(database=name).render_as_string(False))
+    try:
+        create_identity_schema(engine)
+        yield engine
+    finally:
+        engine.dispose()
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = float(NOW)
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def store(engine: Engine, clock: Clock) -> RefreshTokens:
+    return RefreshTokens(
+        engine,
+        b"s" * 32,
+        access_tokens=AccessTokenRecords(MemoryStateStore()),
+        access_token_ttl=600,
+        ttl=3600,
+        clock=clock,
+    )
+
+
+def issue(store: RefreshTokens, family_id: str | None = None, dpop_jkt: str | None = None) -> str:
+    return store.issue(
+        family_id=family_id or new_family_id(),
+        client_id=CLIENT,
+        personal_id_number="001200000001",
+        scopes=("openid", "profile", "offline_access"),
+        acr="urn:natid:loa:1",
+        amr=("pwd",),
+        auth_time=NOW - 5,
+        sid="sid-1",
+        access_token_jti="jti-0",
+        dpop_jkt=dpop_jkt,
+    )
+
+
+def test_a_rotated_token_is_spent_and_its_successor_carries_the_grant(
+    store: RefreshTokens,
+) -> None:
+    token = issue(store, dpop_jkt="thumbprint")
+    first = store.lookup(token)
+    assert first is not None and first.usable
+
+    rotated = store.rotate(token, client_id=CLIENT, access_token_jti="jti-1")
+
+    assert rotated is not None
+    successor, grant = rotated
+    assert successor != token
+    assert grant == first.grant
+    spent = store.lookup(token)
+    assert spent is not None and spent.used and not spent.revoked
+    after = store.lookup(successor)
+    assert after is not None and after.usable
+    assert after.grant.scopes == ("openid", "profile", "offline_access")
+    assert after.grant.amr == ("pwd",)
+    assert after.grant.dpop_jkt == "thumbprint"
+    assert after.grant.expires_at == first.grant.expires_at  # rotation does not extend it
+    assert store.rotate(token, client_id=CLIENT, access_token_jti="jti-2") is None
+
+
+def test_rotation_refuses_another_client_an_expired_and_a_revoked_token(
+    store: RefreshTokens, clock: Clock
+) -> None:
+    token = issue(store)
+    assert store.rotate(token, client_id="portal-b", access_token_jti="j") is None
+    stored = store.lookup(token)
+    assert stored is not None and stored.usable  # the owner's token is not burned
+
+    revoked = issue(store)
+    family = store.lookup(revoked)
+    assert family is not None
+    store.revoke_family(family.grant.family_id)
+    assert store.rotate(revoked, client_id=CLIENT, access_token_jti="j") is None
+
+    clock.now += 3600
+    assert store.rotate(token, client_id=CLIENT, access_token_jti="j") is None
+    expired = store.lookup(token)
+    assert expired is not None and expired.expired and not expired.used
+
+
+def test_unknown_and_implausible_tokens_find_nothing(store: RefreshTokens) -> None:
+    for token in ("", "x" * 129, secrets.token_urlsafe(32), "' OR 1=1 --"):
+        assert store.lookup(token) is None
+        assert store.rotate(token, client_id=CLIENT, access_token_jti="j") is None
+        assert store.refresh_in_place(token, client_id=CLIENT, access_token_jti="j") is None
+
+
+def test_refresh_in_place_keeps_the_token_and_tracks_each_access_token(
+    store: RefreshTokens, engine: Engine
+) -> None:
+    token = issue(store)
+    for jti in ("jti-1", "jti-2"):
+        grant = store.refresh_in_place(token, client_id=CLIENT, access_token_jti=jti)
+        assert grant is not None and grant.client_id == CLIENT
+    stored = store.lookup(token)
+    assert stored is not None and stored.usable
+    assert store.refresh_in_place(token, client_id="portal-b", access_token_jti="j") is None
+    with engine.connect() as connection:
+        rows = connection.execute(select(func.count()).select_from(RefreshTokenRecord)).scalar()
+    assert rows == 3  # the token and one spent tracking row per access token
+    assert store.revoke_family(stored.grant.family_id) == 3  # jti-0, jti-1, jti-2
+
+
+def test_of_concurrent_rotations_of_one_token_exactly_one_wins(store: RefreshTokens) -> None:
+    token = issue(store)
+    start = threading.Barrier(8)
+    results: list[object] = []
+
+    def use() -> None:
+        start.wait()
+        results.append(store.rotate(token, client_id=CLIENT, access_token_jti="j"))
+
+    threads = [threading.Thread(target=use) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sum(result is not None for result in results) == 1
