@@ -67,6 +67,13 @@ class AuthorizationCodes:
         self._state.put(_CODE_PREFIX + _digest(code), grant.to_json(), ttl)
         return code
 
+    def peek(self, code: str) -> CodeGrant | None:
+        """The grant of an unused, unexpired code, leaving it unused; else None."""
+        if not code or len(code) > _MAX_CODE_LENGTH:
+            return None
+        data = self._state.get(_CODE_PREFIX + _digest(code))
+        return None if data is None else CodeGrant.from_json(data)
+
     def redeem(self, code: str) -> CodeGrant | None:
         """The grant of an unused, unexpired code, consumed atomically; else None."""
         if not code or len(code) > _MAX_CODE_LENGTH:

@@ -93,6 +93,12 @@ class AuthorizationCodeGrant:
             raise InvalidGrantError("the code is bound to a DPoP key this request does not prove")
         return self._issue(client, grant, code, dpop)
 
+    def stays_in_state_store(self, code: str | None) -> bool:
+        """Whether redeeming ``code`` reads and writes the state store only: a live code
+        without ``offline_access``, so no refresh token is stored and no family revoked."""
+        grant = self._codes.peek(code) if code else None
+        return grant is not None and OFFLINE_ACCESS_SCOPE not in grant.scopes
+
     def _unknown_or_replayed(self, code: str) -> InvalidGrantError:
         redemption = self._codes.redemption(code)
         if redemption is None:
