@@ -26,6 +26,11 @@ from sqlmodel import SQLModel, create_engine
 from population_db.sqlite_wal import use_wal
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+# Each connection's own page cache (SQLite's default is 2 MiB): a worker pools up to
+# fifteen, and the operating system caches the file's pages for all of them anyway. The
+# audit log and refresh tokens keep adding pages, so unbounded caches fill slowly over a
+# long run; 512 KiB each holds the small tables' B-tree interiors.
+SQLITE_CACHE_KIB = 512
 POSTGRES_CONNECT_TIMEOUT_SECONDS = 3
 
 
@@ -73,6 +78,7 @@ def create_identity_engine(url: str, **engine_options: Any) -> Engine:
                 cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
             cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
         finally:
             cursor.close()
 

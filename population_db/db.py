@@ -48,6 +48,12 @@ SECONDARY_INDEXES: tuple[sa.Index, ...] = tuple(
 STAGING_TABLE = "citizen_load"
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# Each connection's own page cache (SQLite's default is 2 MiB). An IdP worker keeps one
+# connection per thread for lookups, up to forty, and the operating system caches the
+# file's pages for all of them anyway: at 1,000,000 citizens a lookup takes 35 µs with
+# either size, and the worker's peak resident memory under the load mix went 195 → 175
+# MiB. The loader sets a large cache of its own for seeding.
+SQLITE_READER_CACHE_KIB = 256
 POSTGRES_CONNECT_TIMEOUT_S = 5
 _URL_HINT = "expected sqlite:///PATH or postgresql://USER@HOST:PORT/DATABASE"
 
@@ -140,6 +146,7 @@ def _configure_sqlite_connection(dbapi_connection, _record) -> None:  # type: ig
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=OFF")
+        cursor.execute(f"PRAGMA cache_size=-{SQLITE_READER_CACHE_KIB}")
     finally:
         cursor.close()
 

@@ -24,7 +24,7 @@ def test_creates_a_missing_data_directory_for_a_new_sqlite_file(tmp_path: Path) 
     assert path.is_file()
 
 
-def test_sqlite_connections_use_wal_normal_sync_busy_timeout_and_no_foreign_keys(
+def test_sqlite_connections_use_wal_normal_sync_busy_timeout_no_foreign_keys_small_cache(
     tmp_path: Path,
 ) -> None:
     engine = _engine(f"sqlite:///{tmp_path / 'p.db'}", create=True)
@@ -32,7 +32,13 @@ def test_sqlite_connections_use_wal_normal_sync_busy_timeout_and_no_foreign_keys
         with engine.connect() as connection:
             pragma = {
                 name: connection.exec_driver_sql(f"PRAGMA {name}").scalar()
-                for name in ("journal_mode", "synchronous", "busy_timeout", "foreign_keys")
+                for name in (
+                    "journal_mode",
+                    "synchronous",
+                    "busy_timeout",
+                    "foreign_keys",
+                    "cache_size",
+                )
             }
     finally:
         engine.dispose()
@@ -41,6 +47,7 @@ def test_sqlite_connections_use_wal_normal_sync_busy_timeout_and_no_foreign_keys
         "synchronous": 1,  # NORMAL
         "busy_timeout": db.SQLITE_BUSY_TIMEOUT_MS,
         "foreign_keys": 0,
+        "cache_size": -db.SQLITE_READER_CACHE_KIB,  # negative: KiB, not pages
     }
 
 
