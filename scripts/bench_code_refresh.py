@@ -19,8 +19,8 @@ alone), so a slow machine shows as slow in all four. The server runs pinned to
 ``--server-cpu``, wrk and the minting to ``--client-cpu``; server CPU per request is read
 from ``/proc``. Any answer but 200 is reported and makes the exit status 1. Prints Markdown.
 
-Needs ``wrk`` (Debian package). A scratch data directory with a small population is made
-unless ``--data-dir`` is given (the grants do not read the population)::
+Needs ``wrk`` (Debian package). A small population is seeded where there is none (the
+grants do not read it), in a scratch data directory unless ``--data-dir`` is given::
 
     .venv/bin/python scripts/bench_code_refresh.py [--seconds 8] [--rounds 3]
 """
@@ -32,7 +32,6 @@ import asyncio
 import base64
 import math
 import os
-import shutil
 import statistics
 import sys
 import tempfile
@@ -58,6 +57,7 @@ from bench_tokens import (  # noqa: E402
     register_bench_client,
     run_wrk,
     start_server,
+    wrk_options,
 )
 from bench_tokens import WRK_SCRIPT as CLIENT_CREDENTIALS_SCRIPT  # noqa: E402
 
@@ -70,7 +70,7 @@ from loadtests.browser import (  # noqa: E402
     path_of,
     read_callback,
 )
-from loadtests.config import LoadTestClient, read_accounts  # noqa: E402
+from loadtests.config import Credential, LoadTestClient, read_accounts  # noqa: E402
 from loadtests.processes import free_port  # noqa: E402
 from loadtests.provisioning import PORTAL_SCOPE, REFRESH_SCOPE, provision_load_test  # noqa: E402
 
@@ -208,16 +208,7 @@ def first_refresh_tokens(
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=8.0)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--server-cpu", type=int, default=0)
-    parser.add_argument("--client-cpu", type=int, default=1)
-    parser.add_argument("--data-dir", type=Path, help="default: a scratch directory")
-    options = parser.parse_args()
-    if shutil.which("wrk") is None:
-        raise SystemExit("wrk is not installed (apt-get install -y wrk)")
+    options = wrk_options(__doc__.splitlines()[0], seconds=8.0)
     os.sched_setaffinity(0, {options.client_cpu})  # the minting runs beside wrk
     scratch = None if options.data_dir else tempfile.TemporaryDirectory(prefix="natid-bench-")
     data_dir = options.data_dir or Path(scratch.name)  # type: ignore[union-attr]
@@ -250,7 +241,7 @@ def measure(
     port: int,
     data_dir: Path,
     portal: LoadTestClient,
-    account,
+    account: Credential,
     options: argparse.Namespace,
 ) -> list[Run]:
     base = f"http://127.0.0.1:{port}"

@@ -174,9 +174,11 @@ def _field(pattern: str, text: str, default: str | None = None) -> str:
     return match.group(1)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=10.0)
+def wrk_options(description: str, *, seconds: float) -> argparse.Namespace:
+    """The command line of a wrk benchmark with a scratch data directory by default;
+    exits if wrk is missing."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--seconds", type=float, default=seconds)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--server-cpu", type=int, default=0)
@@ -185,6 +187,11 @@ def main() -> int:
     options = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (apt-get install -y wrk)")
+    return options
+
+
+def main() -> int:
+    options = wrk_options(__doc__.splitlines()[0], seconds=10.0)
     scratch = None if options.data_dir else tempfile.TemporaryDirectory(prefix="natid-bench-")
     data_dir = options.data_dir or Path(scratch.name)  # type: ignore[union-attr]
     try:

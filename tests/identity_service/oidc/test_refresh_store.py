@@ -7,7 +7,6 @@ tests hold the storage to the same rules on both databases it runs on.
 
 from __future__ import annotations
 
-import os
 import secrets
 import threading
 from collections.abc import Iterator
@@ -15,41 +14,26 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, func, select
-from sqlalchemy.engine import make_url
 
 from identity_service.db import create_identity_engine, create_identity_schema
 from identity_service.oidc.access_tokens import AccessTokenRecords
 from identity_service.oidc.refresh_tokens import RefreshTokenRecord, RefreshTokens, new_family_id
 from identity_service.state import MemoryStateStore
+from tests.population_db.conftest import BACKENDS, empty_database
 
 CLIENT = "portal-a"
 NOW = 1_900_000_000
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.fixture(params=BACKENDS)
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        engine = create_identity_engine(f"sqlite:///{tmp_path / 'identity.db'}")
-        create_identity_schema(engine)
-        yield engine
-        engine.dispose()
-        return
-    admin_url = os.environ.get("NATID_TEST_POSTGRES_URL")
-    if not admin_url:
-        pytest.skip("NATID_TEST_POSTGRES_URL is not set")
-    import psycopg
-
-    name = f"natid_test_{secrets.token_hex(6)}"
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    engine = create_identity_engine(make_url(admin_url).set(database=name).render_as_string(False))
-    try:
-        create_identity_schema(engine)
-        yield engine
-    finally:
-        engine.dispose()
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with empty_database(request.param, tmp_path) as url:
+        engine = create_identity_engine(url)
+        try:
+            create_identity_schema(engine)
+            yield engine
+        finally:
+            engine.dispose()
 
 
 class Clock:
