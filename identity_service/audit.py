@@ -25,8 +25,6 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -36,7 +34,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Connection, DateTime, Engine, Text, insert, select, update
-from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Field
 
 from identity_service.audit_chain import (
@@ -55,7 +53,7 @@ from identity_service.audit_redaction import (
     redact_details,
 )
 from identity_service.audit_redaction import subject_reference as subject_reference
-from identity_service.db import IdentityBase
+from identity_service.db import IdentityBase, sqlite_write_transaction, sqlite_writer_lock
 
 _EVENT_NAME = re.compile(r"[a-z][a-z0-9_]*(\.[a-z0-9_]+)*")
 _MAX_EVENT_LENGTH = 64
@@ -168,9 +166,7 @@ class AuditLog:
         self._clock = clock
         self._sqlite = engine.dialect.name == "sqlite"
         self._head_ready = False
-        # SQLite: writers of this process queue here rather than in SQLite's busy handler,
-        # which polls with sleeps; other processes still wait on BEGIN IMMEDIATE.
-        self._sqlite_writer = threading.Lock()
+        self._sqlite_writer = sqlite_writer_lock(engine)
         # occurred_at as SQLAlchemy stores it on SQLite, so reading back is unchanged.
         self._sqlite_time: Callable[[datetime], str] = (
             _ENTRY.c.occurred_at.type.dialect_impl(engine.dialect).bind_processor(engine.dialect)
@@ -234,51 +230,36 @@ class AuditLog:
         """SQLite: the same transaction through the driver's own connection. SQLAlchemy's
         execution machinery costs more than ten times what SQLite does for these four
         statements, and this transaction runs once per group commit on the hot path."""
-        with self._engine.connect() as connection, self._sqlite_writer:
-            driver = connection.connection.driver_connection
-            assert driver is not None
-            try:
-                driver.execute("BEGIN IMMEDIATE")  # the write lock before the head is read
-                try:
-                    head_row = driver.execute(_SQLITE_HEAD, (_HEAD_ID,)).fetchone()
-                    if head_row is None:
-                        raise AuditError(
-                            "the audit chain head is missing: the log was tampered with"
-                        )
-                    seq, prev_hash = head_row
-                    occurred_at = _utc_from_timestamp(self._clock())
-                    written, rows = self._chain(prepared, seq, prev_hash, occurred_at)
-                    stored_at = self._sqlite_time(occurred_at)
-                    driver.executemany(
-                        _SQLITE_INSERT,
-                        [
-                            (
-                                row["seq"],
-                                stored_at,
-                                row["event"],
-                                row["actor"],
-                                row["client_id"],
-                                row["level"],
-                                row["details"],  # the canonical text made by _chain
-                                row["prev_hash"],
-                                row["entry_hash"],
-                            )
-                            for row in rows
-                        ],
+        # The write lock is taken at BEGIN, before the head is read.
+        with sqlite_write_transaction(self._engine, "audit append") as driver:
+            head_row = driver.execute(_SQLITE_HEAD, (_HEAD_ID,)).fetchone()
+            if head_row is None:
+                raise AuditError("the audit chain head is missing: the log was tampered with")
+            seq, prev_hash = head_row
+            occurred_at = _utc_from_timestamp(self._clock())
+            written, rows = self._chain(prepared, seq, prev_hash, occurred_at)
+            stored_at = self._sqlite_time(occurred_at)
+            driver.executemany(
+                _SQLITE_INSERT,
+                [
+                    (
+                        row["seq"],
+                        stored_at,
+                        row["event"],
+                        row["actor"],
+                        row["client_id"],
+                        row["level"],
+                        row["details"],  # the canonical text made by _chain
+                        row["prev_hash"],
+                        row["entry_hash"],
                     )
-                    head = self._head(written)
-                    driver.execute(
-                        _SQLITE_UPDATE_HEAD,
-                        (head["seq"], head["entry_hash"], head["mac"], _HEAD_ID),
-                    )
-                except BaseException:
-                    driver.execute("ROLLBACK")
-                    raise
-                driver.execute("COMMIT")
-            except sqlite3.IntegrityError as error:
-                raise IntegrityError("audit append", None, error) from error
-            except sqlite3.Error as error:
-                raise OperationalError("audit append", None, error) from error
+                    for row in rows
+                ],
+            )
+            head = self._head(written)
+            driver.execute(
+                _SQLITE_UPDATE_HEAD, (head["seq"], head["entry_hash"], head["mac"], _HEAD_ID)
+            )
         return written
 
     def _chain(

@@ -30,19 +30,17 @@ import hmac
 import json
 import secrets
 import sqlite3
-import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Engine, Index, bindparam, delete, insert, select, update
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Field
 
-from identity_service.db import IdentityBase
+from identity_service.db import IdentityBase, sqlite_write_transaction
 from identity_service.oidc.access_tokens import AccessTokenRecords
 
 REFRESH_TOKEN_BYTES = 32
@@ -168,9 +166,6 @@ class RefreshTokens:
         self._clock = clock
         self._purged_at = float("-inf")
         self._sqlite = engine.dialect.name == "sqlite"
-        # This process's writers take turns here rather than in SQLite's busy handler,
-        # which sleeps in steps of milliseconds.
-        self._sqlite_writer = threading.Lock()
 
     def issue(
         self,
@@ -204,7 +199,7 @@ class RefreshTokens:
         token = _new_token()
         row = self._row(token, grant, access_token_jti)
         if self._sqlite:
-            with self._sqlite_transaction("refresh token issue") as driver:
+            with sqlite_write_transaction(self._engine, "refresh token issue") as driver:
                 driver.execute(_SQLITE_INSERT, _sqlite_values(row))
         else:
             with self._engine.begin() as connection:
@@ -253,7 +248,7 @@ class RefreshTokens:
         token_hash = self._hash(token)
         successor = _new_token()
         if self._sqlite:
-            with self._sqlite_transaction("refresh token rotation") as driver:
+            with sqlite_write_transaction(self._engine, "refresh token rotation") as driver:
                 spent = driver.execute(_SQLITE_SPEND, (now, token_hash, client_id, now)).fetchone()
                 if spent is None:
                     return None
@@ -363,26 +358,6 @@ class RefreshTokens:
             "used_at": None,
             "revoked_at": None,
         }
-
-    @contextmanager
-    def _sqlite_transaction(self, what: str) -> Iterator[sqlite3.Connection]:
-        """A write transaction on the driver's connection, the write lock taken first;
-        driver errors come out as SQLAlchemy's, as the engine's own would."""
-        with self._engine.connect() as connection, self._sqlite_writer:
-            driver = connection.connection.driver_connection
-            assert driver is not None
-            try:
-                driver.execute("BEGIN IMMEDIATE")
-                try:
-                    yield driver
-                except BaseException:
-                    driver.execute("ROLLBACK")
-                    raise
-                driver.execute("COMMIT")
-            except sqlite3.IntegrityError as error:
-                raise IntegrityError(what, None, error) from error
-            except sqlite3.Error as error:
-                raise OperationalError(what, None, error) from error
 
     def _hash(self, token: str) -> str:
         return hmac.new(self._key, token.encode("utf-8"), hashlib.sha256).hexdigest()
