@@ -32,7 +32,6 @@ import asyncio
 import base64
 import math
 import os
-import statistics
 import sys
 import tempfile
 from pathlib import Path
@@ -52,6 +51,7 @@ from bench_app import (  # noqa: E402
 from bench_tokens import (  # noqa: E402
     BENCH_SECRET,
     Run,
+    medians,
     prepare,
     print_runs,
     register_bench_client,
@@ -318,19 +318,11 @@ def measure(
 
 def report(runs: list[Run], options: argparse.Namespace) -> None:
     print_runs(runs, options)
-
-    def medians(path: str) -> tuple[float, float]:
-        chosen = [run for run in runs if run.path == path]
-        return (
-            statistics.median([run.requests_per_second for run in chosen]),
-            statistics.median([run.cpu_us_per_request for run in chosen]),
-        )
-
-    _, bare_cpu = medians(DIRECT_BARE_TOKEN_PATH)
-    _, empty_cpu = medians(EMPTY_PATH)
+    _, bare_cpu = medians(runs, DIRECT_BARE_TOKEN_PATH)
+    _, empty_cpu = medians(runs, EMPTY_PATH)
     print()
     for label, path in (("code exchange", CODE_EXCHANGE), ("refresh", REFRESH)):
-        rps, cpu = medians(path)
+        rps, cpu = medians(runs, path)
         print(
             f"medians: {label} {rps:,.0f}/s, {cpu:,.0f} µs CPU each "
             f"({1e6 / cpu:,.0f} per CPU-second); {cpu - empty_cpu:,.0f} µs beyond the HTTP "

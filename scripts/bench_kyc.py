@@ -22,7 +22,6 @@ import argparse
 import datetime as dt
 import json
 import shutil
-import statistics
 import sys
 from pathlib import Path
 
@@ -35,6 +34,7 @@ from bench_app import BENCH_CLIENT_ID, BENCH_SCOPE, EMPTY_PATH  # noqa: E402
 from bench_tokens import (  # noqa: E402
     BENCH_SECRET,
     Run,
+    medians,
     print_runs,
     register_bench_client,
     run_wrk,
@@ -138,11 +138,8 @@ def main() -> int:
 
 def report(runs: list[Run], options: argparse.Namespace, subjects: int) -> None:
     print_runs(runs, options, f", {subjects} citizens cycled")
-    checks = [run for run in runs if run.path == KYC_VERIFY_PATH]
-    empty = [run for run in runs if run.path == EMPTY_PATH]
-    check_cpu = statistics.median([run.cpu_us_per_request for run in checks])
-    empty_cpu = statistics.median([run.cpu_us_per_request for run in empty])
-    check_rps = statistics.median([run.requests_per_second for run in checks])
+    check_rps, check_cpu = medians(runs, KYC_VERIFY_PATH)
+    _, empty_cpu = medians(runs, EMPTY_PATH)
     print(
         f"\nmedians: e-KYC {check_rps:,.0f} checks/s, {check_cpu:,.0f} µs CPU each "
         f"({1e6 / check_cpu:,.0f} checks per CPU-second); the empty endpoint "

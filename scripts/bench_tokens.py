@@ -244,17 +244,18 @@ def print_runs(runs: list[Run], options: argparse.Namespace, note: str = "") -> 
         )
 
 
+def medians(runs: list[Run], path: str) -> tuple[float, float]:
+    """The median requests/s and server CPU µs per request of the runs against ``path``."""
+    chosen = [run for run in runs if run.path == path]
+    return (
+        statistics.median([run.requests_per_second for run in chosen]),
+        statistics.median([run.cpu_us_per_request for run in chosen]),
+    )
+
+
 def report(runs: list[Run], options: argparse.Namespace) -> None:
     print_runs(runs, options)
-
-    def medians(path: str) -> tuple[float, float]:
-        chosen = [run for run in runs if run.path == path]
-        return (
-            statistics.median([run.requests_per_second for run in chosen]),
-            statistics.median([run.cpu_us_per_request for run in chosen]),
-        )
-
-    token_rps, token_cpu = medians(TOKEN_PATH)
+    token_rps, token_cpu = medians(runs, TOKEN_PATH)
     print(
         f"\nmedians: token endpoint {token_rps:,.0f} tokens/s, {token_cpu:,.0f} µs CPU each "
         f"({1e6 / token_cpu:,.0f} tokens per CPU-second)"
@@ -263,7 +264,7 @@ def report(runs: list[Run], options: argparse.Namespace) -> None:
         ("bare FastAPI signer", BARE_TOKEN_PATH),
         ("bare signer on a direct route, as /token is", DIRECT_BARE_TOKEN_PATH),
     ):
-        bare_rps, bare_cpu = medians(path)
+        bare_rps, bare_cpu = medians(runs, path)
         print(
             f"{label}: {bare_rps:,.0f}/s, {bare_cpu:,.0f} µs each; ratio token / it: "
             f"{token_rps / bare_rps:.2f} by requests/s, {bare_cpu / token_cpu:.2f} by CPU"
