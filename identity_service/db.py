@@ -19,6 +19,7 @@ import threading
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,9 @@ SQLITE_BUSY_TIMEOUT_MS = 5000
 # audit log and refresh tokens keep adding pages, so unbounded caches fill slowly over a
 # long run; 512 KiB each holds the small tables' B-tree interiors.
 SQLITE_CACHE_KIB = 512
+# How long a write on the event loop waits for this process's other writer (an audit
+# batch commits in a fraction of a millisecond) before it goes to the thread pool.
+LOOP_WRITE_LOCK_WAIT_SECONDS = 0.002
 POSTGRES_CONNECT_TIMEOUT_SECONDS = 3
 
 
@@ -105,17 +109,73 @@ def sqlite_writer_lock(engine: Engine) -> threading.Lock:
         return lock
 
 
+class SqliteWriteWouldWaitError(Exception):
+    """A write inside ``sqlite_writes_without_waiting`` found the database's write lock
+    taken; nothing was written. The caller repeats the work where it may wait."""
+
+
+class _NoWaiting:
+    """The state of one ``sqlite_writes_without_waiting`` block."""
+
+    __slots__ = ("armed",)
+
+    def __init__(self) -> None:
+        self.armed = True
+
+
+_no_waiting: ContextVar[_NoWaiting | None] = ContextVar("natid_sqlite_no_waiting", default=None)
+
+
+@contextmanager
+def sqlite_writes_without_waiting() -> Iterator[None]:
+    """Inside, a write transaction does not wait for SQLite's write lock: it
+    waits ``LOOP_WRITE_LOCK_WAIT_SECONDS`` at most for this process's other writers and
+    not at all for another process's, and raises ``SqliteWriteWouldWaitError`` instead.
+
+    For work on the event loop, where a wait stalls every request: the caller catches the
+    error and repeats the work in the thread pool. Only writes before the block's first
+    committed change may refuse, so work that raises it has changed nothing yet and can be
+    repeated; later writes of the same block wait as usual (none does on the hot path).
+    Writers that do not use ``sqlite_write_transaction`` call
+    ``refuse_write_that_would_wait`` first."""
+    token = _no_waiting.set(_NoWaiting())
+    try:
+        yield
+    finally:
+        _no_waiting.reset(token)
+
+
+def refuse_write_that_would_wait(what: str) -> None:
+    """For a writer that cannot write without waiting (SQLAlchemy's own transactions):
+    raise ``SqliteWriteWouldWaitError`` inside ``sqlite_writes_without_waiting`` before
+    the block's first commit; do nothing elsewhere."""
+    state = _no_waiting.get()
+    if state is not None and state.armed:
+        raise SqliteWriteWouldWaitError(what)
+
+
 @contextmanager
 def sqlite_write_transaction(engine: Engine, what: str) -> Iterator[sqlite3.Connection]:
     """A write transaction on the driver's own connection, the write lock taken at
     ``BEGIN``: for hot paths, where SQLAlchemy's execution machinery costs several times
     what SQLite does. Rolled back on any exception; driver errors come out as SQLAlchemy's
-    (``what`` names the work), as the engine's own would."""
-    with engine.connect() as connection, sqlite_writer_lock(engine):
-        driver = connection.connection.driver_connection
+    (``what`` names the work), as the engine's own would. Inside
+    ``sqlite_writes_without_waiting`` it may raise ``SqliteWriteWouldWaitError``."""
+    state = _no_waiting.get()
+    waits = state is None or not state.armed
+    lock = sqlite_writer_lock(engine)
+    # The pool's connection without SQLAlchemy's Connection around it (a few µs a call).
+    pooled = engine.raw_connection()
+    try:
+        driver = pooled.driver_connection
         assert isinstance(driver, sqlite3.Connection)
+        if waits:
+            lock.acquire()
+        elif not lock.acquire(timeout=LOOP_WRITE_LOCK_WAIT_SECONDS):
+            raise SqliteWriteWouldWaitError(what)
         try:
-            driver.execute("BEGIN IMMEDIATE")
+            _begin_immediate(driver, waits, what)
+            changes = driver.total_changes
             try:
                 yield driver
             except BaseException:
@@ -126,6 +186,28 @@ def sqlite_write_transaction(engine: Engine, what: str) -> Iterator[sqlite3.Conn
             raise IntegrityError(what, None, error) from error
         except sqlite3.Error as error:
             raise OperationalError(what, None, error) from error
+        finally:
+            lock.release()
+        if state is not None and driver.total_changes != changes:
+            state.armed = False  # something is written: repeating the work would repeat it
+    finally:
+        pooled.close()
+
+
+def _begin_immediate(driver: sqlite3.Connection, waits: bool, what: str) -> None:
+    if waits:
+        driver.execute("BEGIN IMMEDIATE")
+        return
+    # Another process holding the lock would keep SQLite's busy handler sleeping here.
+    driver.execute("PRAGMA busy_timeout=0")
+    try:
+        driver.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as error:
+        if error.sqlite_errorcode in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+            raise SqliteWriteWouldWaitError(what) from None
+        raise
+    finally:
+        driver.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
 
 
 class IdentitySchemaError(IdentityDatabaseError):

@@ -3,9 +3,14 @@ the hot paths run on the driver's connection."""
 
 from __future__ import annotations
 
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
 from identity_service import db
@@ -66,3 +71,103 @@ def test_writers_to_one_engine_share_one_lock_and_a_failed_transaction_leaves_no
     finally:
         engine.dispose()
         other.dispose()
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
+    engine = db.create_identity_engine(f"sqlite:///{tmp_path / 'identity.db'}")
+    with db.sqlite_write_transaction(engine, "setup") as driver:
+        driver.execute("CREATE TABLE t (k INTEGER PRIMARY KEY)")
+    yield engine
+    engine.dispose()
+
+
+def _rows(engine: Engine) -> int:
+    with engine.connect() as connection:
+        return connection.exec_driver_sql("SELECT count(*) FROM t").scalar_one()
+
+
+def test_without_waiting_a_write_refuses_at_once_while_this_process_holds_the_lock(
+    sqlite_engine: Engine,
+) -> None:
+    lock = db.sqlite_writer_lock(sqlite_engine)
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with lock:
+            held.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    held.wait(5)
+    try:
+        started = time.monotonic()
+        with (
+            pytest.raises(db.SqliteWriteWouldWaitError),
+            db.sqlite_writes_without_waiting(),
+            db.sqlite_write_transaction(sqlite_engine, "insert") as driver,
+        ):
+            driver.execute("INSERT INTO t VALUES (1)")
+        assert time.monotonic() - started < 1  # not the 5 s busy timeout
+    finally:
+        release.set()
+        holder.join()
+    assert _rows(sqlite_engine) == 0
+    # Outside the block the same write waits for its turn and succeeds.
+    with db.sqlite_write_transaction(sqlite_engine, "insert") as driver:
+        driver.execute("INSERT INTO t VALUES (1)")
+    assert _rows(sqlite_engine) == 1
+
+
+def test_without_waiting_a_write_refuses_at_once_while_another_process_holds_sqlites_lock(
+    sqlite_engine: Engine,
+) -> None:
+    other = sqlite3.connect(sqlite_engine.url.database, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # as another process's writer would
+    try:
+        started = time.monotonic()
+        with (
+            pytest.raises(db.SqliteWriteWouldWaitError),
+            db.sqlite_writes_without_waiting(),
+            db.sqlite_write_transaction(sqlite_engine, "insert") as driver,
+        ):
+            driver.execute("INSERT INTO t VALUES (1)")
+        assert time.monotonic() - started < 1
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert not db.sqlite_writer_lock(sqlite_engine).locked()
+    with sqlite_engine.connect() as connection:  # the pooled connection waits again
+        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == (
+            db.SQLITE_BUSY_TIMEOUT_MS
+        )
+    assert _rows(sqlite_engine) == 0
+
+
+def test_without_waiting_only_the_first_write_may_refuse(sqlite_engine: Engine) -> None:
+    with db.sqlite_writes_without_waiting():
+        with pytest.raises(db.SqliteWriteWouldWaitError):
+            db.refuse_write_that_would_wait("an ORM write")
+        with db.sqlite_write_transaction(sqlite_engine, "first") as driver:
+            driver.execute("INSERT INTO t VALUES (1)")
+        # Something is committed now: repeating the work elsewhere would repeat that, so
+        # later writes wait as usual.
+        db.refuse_write_that_would_wait("an ORM write")
+        lock = db.sqlite_writer_lock(sqlite_engine)
+        lock.acquire()
+        threading.Timer(0.05, lock.release).start()
+        with db.sqlite_write_transaction(sqlite_engine, "second") as driver:
+            driver.execute("INSERT INTO t VALUES (2)")
+    db.refuse_write_that_would_wait("outside the block")  # never refuses out here
+    assert _rows(sqlite_engine) == 2
+
+
+def test_without_waiting_a_transaction_that_changed_nothing_leaves_later_writes_refusing(
+    sqlite_engine: Engine,
+) -> None:
+    with db.sqlite_writes_without_waiting():
+        with db.sqlite_write_transaction(sqlite_engine, "no match") as driver:
+            driver.execute("UPDATE t SET k = 5 WHERE k = 4")  # no such row
+        with pytest.raises(db.SqliteWriteWouldWaitError):
+            db.refuse_write_that_would_wait("an ORM write")
