@@ -20,7 +20,9 @@ refresh without rotation (FAPI 2.0 Security Profile §5.3.2.1: a retried refresh
 succeed): ``refresh_in_place`` leaves the token usable and adds a spent tracking row per
 access token it issues, so revoking the family still finds every live access token.
 
-Expired rows are purged at most once an hour per process, from the issuing paths.
+Expired rows are purged at most once an hour per process, started by the issuing paths
+and run in a thread of its own: the request that happens to start it does not wait for
+a DELETE over the table (it may be on the event loop, ``api.routes.token``).
 """
 
 from __future__ import annotations
@@ -28,8 +30,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import secrets
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -37,15 +41,20 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Engine, Index, bindparam, delete, insert, select, update
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlmodel import Field
 
-from identity_service.db import IdentityBase, sqlite_write_transaction
+from identity_service.db import (
+    IdentityBase,
+    refuse_write_that_would_wait,
+    sqlite_write_transaction,
+)
 from identity_service.oidc.access_tokens import AccessTokenRecords
 
 REFRESH_TOKEN_BYTES = 32
 PURGE_INTERVAL_SECONDS = 3600
 _MAX_TOKEN_LENGTH = 128
+_log = logging.getLogger(__name__)
 _HASH_KEY_LABEL = b"natid/refresh-token-hash/v1"
 
 
@@ -214,12 +223,13 @@ class RefreshTokens:
         token_hash = self._hash(token)
         row: Mapping[str, Any] | None
         if self._sqlite:
-            with self._engine.connect() as connection:
-                driver = connection.connection.driver_connection
-                try:
-                    found = driver.execute(_SQLITE_BY_HASH, (token_hash,)).fetchone()
-                except sqlite3.Error as error:
-                    raise OperationalError("refresh token lookup", None, error) from error
+            pooled = self._engine.raw_connection()  # no Connection wrapper for one SELECT
+            try:
+                found = pooled.driver_connection.execute(_SQLITE_BY_HASH, (token_hash,)).fetchone()
+            except sqlite3.Error as error:
+                raise OperationalError("refresh token lookup", None, error) from error
+            finally:
+                pooled.close()
             row = None if found is None else _sqlite_row(found)
         else:
             with self._engine.connect() as connection:
@@ -235,12 +245,20 @@ class RefreshTokens:
         )
 
     def rotate(
-        self, token: str, *, client_id: str, access_token_jti: str
+        self,
+        token: str,
+        *,
+        client_id: str,
+        access_token_jti: str,
+        admit: Callable[[RefreshGrant], object] | None = None,
     ) -> tuple[str, RefreshGrant] | None:
         """Mark ``token`` used and issue its successor in the same family, atomically.
 
         None if the token was not, at that moment, an unused, unrevoked, unexpired token of
         ``client_id`` (e.g. a concurrent request used it first): nothing is changed then.
+        ``admit``, given the token's grant inside the transaction, may refuse the request
+        by raising: the rotation is rolled back and the exception propagates (checks that
+        need the grant cost no read of their own this way).
         """
         if not _plausible(token):
             return None
@@ -253,6 +271,8 @@ class RefreshTokens:
                 if spent is None:
                     return None
                 grant = _grant_of(_sqlite_row(spent))
+                if admit is not None:
+                    admit(grant)
                 row = self._row(successor, grant, access_token_jti, now=now)
                 driver.execute(_SQLITE_INSERT, _sqlite_values(row))
         else:
@@ -263,6 +283,8 @@ class RefreshTokens:
                 if result is None:
                     return None
                 grant = _grant_of(result._mapping)
+                if admit is not None:
+                    admit(grant)
                 connection.execute(_INSERT, self._row(successor, grant, access_token_jti, now=now))
         self._purge_now_and_then(now)
         return successor, grant
@@ -275,6 +297,7 @@ class RefreshTokens:
         usable token of ``client_id``."""
         if not _plausible(token):
             return None
+        refuse_write_that_would_wait("refresh in place")
         now = self._now()
         token_hash = self._hash(token)
         with self._engine.begin() as connection:
@@ -305,6 +328,7 @@ class RefreshTokens:
 
     def delete_expired(self) -> int:
         """Remove rows whose family has expired (reuse detection no longer needs them)."""
+        refuse_write_that_would_wait("refresh token purge")
         now = self._now()
         with self._engine.begin() as connection:
             result = connection.execute(delete(_TABLE).where(_TABLE.c.expires_at <= now))
@@ -314,6 +338,7 @@ class RefreshTokens:
     # -- internals ------------------------------------------------------------------------
 
     def _revoke(self, condition: sa.ColumnElement[bool]) -> int:
+        refuse_write_that_would_wait("refresh token revocation")
         now = self._now()
         with self._engine.begin() as connection:
             connection.execute(
@@ -360,14 +385,24 @@ class RefreshTokens:
         }
 
     def _hash(self, token: str) -> str:
-        return hmac.new(self._key, token.encode("utf-8"), hashlib.sha256).hexdigest()
+        return hmac.digest(self._key, token.encode("utf-8"), "sha256").hex()
 
     def _now(self) -> int:
         return int(self._clock())
 
     def _purge_now_and_then(self, now: int) -> None:
-        if now - self._purged_at >= PURGE_INTERVAL_SECONDS:
+        if now - self._purged_at < PURGE_INTERVAL_SECONDS:
+            return
+        self._purged_at = now  # one purge at a time; the next an hour on
+        # A new thread starts with an empty context: outside any caller's
+        # sqlite_writes_without_waiting, so its DELETE waits its turn.
+        threading.Thread(target=self._purge, name="natid-refresh-purge", daemon=True).start()
+
+    def _purge(self) -> None:
+        try:
             self.delete_expired()
+        except SQLAlchemyError as error:  # the next purge tries again
+            _log.warning("refresh token purge failed: %s", error.__class__.__name__)
 
 
 def new_family_id() -> str:

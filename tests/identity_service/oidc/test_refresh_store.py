@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +18,13 @@ from sqlalchemy import Engine, func, select
 
 from identity_service.db import create_identity_engine, create_identity_schema
 from identity_service.oidc.access_tokens import AccessTokenRecords
-from identity_service.oidc.refresh_tokens import RefreshTokenRecord, RefreshTokens, new_family_id
+from identity_service.oidc.refresh_tokens import (
+    PURGE_INTERVAL_SECONDS,
+    RefreshGrant,
+    RefreshTokenRecord,
+    RefreshTokens,
+    new_family_id,
+)
 from identity_service.state import MemoryStateStore
 from tests.population_db.conftest import BACKENDS, empty_database
 
@@ -159,3 +166,68 @@ def test_of_concurrent_rotations_of_one_token_exactly_one_wins(store: RefreshTok
         thread.join()
 
     assert sum(result is not None for result in results) == 1
+
+
+def test_expired_families_are_purged_an_hour_apart_in_a_thread_of_their_own(
+    store: RefreshTokens, engine: Engine, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def rows() -> int:
+        with engine.connect() as connection:
+            count = select(func.count()).select_from(RefreshTokenRecord)
+            return connection.execute(count).scalar_one()
+
+    purges: list[threading.Thread] = []
+    delete_expired = store.delete_expired
+
+    def recorded() -> int:
+        purges.append(threading.current_thread())
+        return delete_expired()
+
+    monkeypatch.setattr(store, "delete_expired", recorded)
+
+    def wait_for_purges(count: int) -> None:
+        deadline = time.monotonic() + 5
+        while len(purges) < count and time.monotonic() < deadline:
+            time.sleep(0.01)
+        for thread in purges:
+            thread.join(timeout=5)
+
+    issue(store)  # the first issue of a process starts a purge: nothing has expired yet
+    wait_for_purges(1)
+    assert rows() == 1
+
+    clock.now += 3600 + PURGE_INTERVAL_SECONDS  # the first family expired an hour ago
+    issue(store)
+    wait_for_purges(2)
+    assert rows() == 1
+    # Never the issuing call's thread: it may be the event loop's.
+    assert [thread.name for thread in purges] == ["natid-refresh-purge"] * 2
+
+    clock.now += 60  # within the hour: no other purge
+    issue(store)
+    time.sleep(0.05)
+    assert len(purges) == 2
+
+
+def test_a_rotation_its_admit_check_refuses_changes_nothing(
+    store: RefreshTokens, engine: Engine
+) -> None:
+    token = issue(store, dpop_jkt="thumbprint")
+    seen: list[str | None] = []
+
+    def refuse(grant: RefreshGrant) -> None:
+        seen.append(grant.dpop_jkt)
+        raise PermissionError("the request's own check failed")
+
+    with pytest.raises(PermissionError):
+        store.rotate(token, client_id=CLIENT, access_token_jti="j", admit=refuse)
+    assert seen == ["thumbprint"]  # given the token's grant
+    stored = store.lookup(token)
+    assert stored is not None and stored.usable
+    with engine.connect() as connection:
+        assert (
+            connection.execute(select(func.count()).select_from(RefreshTokenRecord)).scalar() == 1
+        )
+    # The refused request spent nothing: the token rotates once the check passes.
+    assert store.rotate(token, client_id=CLIENT, access_token_jti="j", admit=seen.append)
+    assert len(seen) == 2
