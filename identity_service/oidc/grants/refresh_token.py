@@ -77,6 +77,23 @@ class RefreshTokenGrant:
         token = form.get("refresh_token")
         if not token:
             raise InvalidRequestError("refresh_token is required")
+        requested_scope = form.get("scope")
+        jti = new_token_id()
+        if not client.fapi2:
+            # The usual case first, in one write: a usable token of this client is spent
+            # and its successor stored, unless the checks on its grant refuse (rolled back).
+            def admit(grant: RefreshGrant) -> None:
+                _check_binding(grant, dpop)
+                _narrowed_scopes(requested_scope, grant.scopes)
+
+            rotated = self._refresh_tokens.rotate(
+                token, client_id=client.client_id, access_token_jti=jti, admit=admit
+            )
+            if rotated is not None:
+                refresh_token, grant = rotated
+                scopes = _narrowed_scopes(requested_scope, grant.scopes)
+                return self._issue(client, grant, scopes, jti, refresh_token, dpop)
+        # Not spent (or FAPI 2.0, which does not rotate): the token's state says why.
         stored = self._refresh_tokens.lookup(token)
         if stored is None or stored.revoked or stored.expired:
             raise InvalidGrantError(_INVALID)
@@ -92,28 +109,21 @@ class RefreshTokenGrant:
             )
             raise InvalidGrantError(_INVALID)
         if stored.used:
+            # Spent before, or a concurrent use won the rotation just now.
             raise self._reused(client, grant)
-        if grant.dpop_jkt is not None and (dpop is None or dpop.jkt != grant.dpop_jkt):
-            raise InvalidGrantError("the refresh token is bound to a DPoP key not proven here")
-        scopes = _narrowed_scopes(form.get("scope"), grant.scopes)
-        jti = new_token_id()
-        if client.fapi2:
-            if (
-                self._refresh_tokens.refresh_in_place(
-                    token, client_id=client.client_id, access_token_jti=jti
-                )
-                is None
-            ):
-                raise InvalidGrantError(_INVALID)
-            return self._issue(client, grant, scopes, jti, None, dpop)
-        rotated = self._refresh_tokens.rotate(
-            token, client_id=client.client_id, access_token_jti=jti
-        )
-        if rotated is None:
-            # Spent, revoked or expired between the lookup and now: a concurrent use won.
-            raise self._reused(client, grant)
-        refresh_token, _ = rotated
-        return self._issue(client, grant, scopes, jti, refresh_token, dpop)
+        if not client.fapi2:
+            # Usable a moment ago, yet not spent: it expired or was revoked in between.
+            raise InvalidGrantError(_INVALID)
+        _check_binding(grant, dpop)
+        scopes = _narrowed_scopes(requested_scope, grant.scopes)
+        if (
+            self._refresh_tokens.refresh_in_place(
+                token, client_id=client.client_id, access_token_jti=jti
+            )
+            is None
+        ):
+            raise InvalidGrantError(_INVALID)
+        return self._issue(client, grant, scopes, jti, None, dpop)
 
     def _reused(self, client: RegisteredClient, grant: RefreshGrant) -> InvalidGrantError:
         revoked = self._refresh_tokens.revoke_family(grant.family_id)
@@ -169,6 +179,11 @@ class RefreshTokenGrant:
             refresh_family=grant.family_id,
         )
         return body
+
+
+def _check_binding(grant: RefreshGrant, dpop: DpopProof | None) -> None:
+    if grant.dpop_jkt is not None and (dpop is None or dpop.jkt != grant.dpop_jkt):
+        raise InvalidGrantError("the refresh token is bound to a DPoP key not proven here")
 
 
 def _narrowed_scopes(requested: str | None, granted: tuple[str, ...]) -> tuple[str, ...]:

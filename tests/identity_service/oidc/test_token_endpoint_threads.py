@@ -2,13 +2,18 @@
 
 With local storage (SQLite, in-process state) a grant that touches only memory runs on
 the event loop (a thread hand-off is the largest cost of a code exchange after the
-signatures); one that writes the database never does, since a write may wait for
-SQLite's lock and would stall every request meanwhile.
+signatures), and so does a refresh, whose one write never waits there: when SQLite's
+write lock is taken it goes to the thread pool instead, having written nothing. The
+other grants that write the database never run on the loop, since a write may wait for
+the lock and would stall every request meanwhile.
 """
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,6 +23,7 @@ from sqlalchemy import event
 
 from identity_service.accounts.models import DemoCredential
 from identity_service.api.deps import IdentityServices
+from identity_service.db import sqlite_writer_lock
 from tests.identity_service.oidc.lifecycle_support import citizen_tokens, refresh
 from tests.identity_service.oidc.support import (
     PUBLIC_SERVICES,
@@ -48,12 +54,10 @@ def writes_on_loop(services: IdentityServices) -> Iterator[list[str]]:
     event.remove(services.identity_engine, "before_cursor_execute", record)
 
 
-@pytest.fixture
-def exchange_threads(services: IdentityServices, monkeypatch: pytest.MonkeyPatch) -> list[bool]:
-    """For each code exchange, whether it ran on the event loop's thread."""
+def _threads_of(grant: Any, monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """For each call of ``grant.exchange``, whether it ran on the event loop's thread."""
     loop_thread = threading.get_ident()
     on_loop: list[bool] = []
-    grant = services.code_grant
     original = grant.exchange
 
     def recorded(*args: Any, **kwargs: Any) -> dict[str, Any]:
@@ -62,6 +66,18 @@ def exchange_threads(services: IdentityServices, monkeypatch: pytest.MonkeyPatch
 
     monkeypatch.setattr(grant, "exchange", recorded)
     return on_loop
+
+
+@pytest.fixture
+def exchange_threads(services: IdentityServices, monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """For each code exchange, whether it ran on the event loop's thread."""
+    return _threads_of(services.code_grant, monkeypatch)
+
+
+@pytest.fixture
+def refresh_threads(services: IdentityServices, monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """For each refresh grant run, whether it ran on the event loop's thread."""
+    return _threads_of(services.refresh_grant, monkeypatch)
 
 
 async def test_a_code_exchange_without_offline_access_runs_on_the_loop_with_local_storage(
@@ -77,20 +93,14 @@ async def test_a_code_exchange_without_offline_access_runs_on_the_loop_with_loca
     assert exchange_threads == [services.local_storage]
 
 
-async def test_grants_that_write_the_database_never_write_on_the_event_loop(
+async def test_code_exchanges_that_write_the_database_never_run_on_the_event_loop(
     http: httpx.AsyncClient,
     browser: Browser,
     demo: dict[int, DemoCredential],
     writes_on_loop: list[str],
     exchange_threads: list[bool],
 ) -> None:
-    # A code exchange that stores a refresh token, its rotation, and a reuse that revokes
-    # the family.
-    first = await citizen_tokens(http, browser, demo[1])
-    rotated = await refresh(http, first["refresh_token"])
-    assert rotated.status_code == 200
-    assert (await refresh(http, first["refresh_token"])).status_code == 400
-    # A replayed offline_access code revokes its family from the thread pool as well.
+    # A code exchange that stores a refresh token, and a replay that revokes its family.
     request = raw_request(scope="openid profile offline_access")
     code = await obtain_code(browser, request, demo[1].personal_id_number, demo[1].password)
     redemption = {
@@ -103,5 +113,88 @@ async def test_grants_that_write_the_database_never_write_on_the_event_loop(
     assert (await http.post("/token", data=redemption, headers=auth)).status_code == 200
     assert (await http.post("/token", data=redemption, headers=auth)).status_code == 400
 
-    assert exchange_threads == [False, False, False]
+    assert exchange_threads == [False, False]
     assert writes_on_loop == []
+
+
+async def test_a_refresh_runs_on_the_loop_and_a_reuse_revokes_the_family_from_the_pool(
+    http: httpx.AsyncClient,
+    browser: Browser,
+    demo: dict[int, DemoCredential],
+    services: IdentityServices,
+    writes_on_loop: list[str],
+    refresh_threads: list[bool],
+) -> None:
+    first = await citizen_tokens(http, browser, demo[1])
+    rotated = await refresh(http, first["refresh_token"])
+    assert rotated.status_code == 200
+    # The reuse's revocation is an ORM transaction, which cannot refuse to wait: the
+    # grant goes to the thread pool before it writes anything.
+    reused = await refresh(http, first["refresh_token"])
+    assert reused.status_code == 400
+    assert (await refresh(http, rotated.json()["refresh_token"])).status_code == 400  # revoked
+
+    local = services.local_storage
+    assert refresh_threads == ([True, True, False, True] if local else [False] * 3)
+    assert writes_on_loop == []
+
+
+async def _refresh_while_the_write_lock_is_held(
+    http: httpx.AsyncClient, refresh_token: str, refresh_threads: list[bool]
+) -> asyncio.Task[httpx.Response]:
+    """Start a refresh while the caller holds the write lock; return once its grant is
+    repeated in the thread pool (the loop is free meanwhile: this polling runs on it)."""
+    pending = asyncio.create_task(refresh(http, refresh_token))
+    deadline = time.monotonic() + 5
+    while False not in refresh_threads and time.monotonic() < deadline and not pending.done():
+        await asyncio.sleep(0.005)
+    assert refresh_threads[:2] == [True, False], "the refresh did not leave the loop"
+    assert not pending.done()
+    return pending
+
+
+async def test_a_refresh_that_finds_this_processs_writer_busy_goes_to_the_thread_pool(
+    http: httpx.AsyncClient,
+    browser: Browser,
+    demo: dict[int, DemoCredential],
+    services: IdentityServices,
+    refresh_threads: list[bool],
+) -> None:
+    if not services.local_storage:
+        pytest.skip("with the state store on the network every refresh runs in the pool")
+    first = await citizen_tokens(http, browser, demo[1])
+    lock = sqlite_writer_lock(services.identity_engine)
+    lock.acquire()  # as the audit writer's thread holds it while it commits a batch
+    try:
+        pending = await _refresh_while_the_write_lock_is_held(
+            http, first["refresh_token"], refresh_threads
+        )
+    finally:
+        lock.release()
+    rotated = await pending
+    assert rotated.status_code == 200
+    assert (await refresh(http, rotated.json()["refresh_token"])).status_code == 200
+
+
+async def test_a_refresh_that_finds_another_processs_write_lock_goes_to_the_thread_pool(
+    http: httpx.AsyncClient,
+    browser: Browser,
+    demo: dict[int, DemoCredential],
+    services: IdentityServices,
+    refresh_threads: list[bool],
+) -> None:
+    if not services.local_storage:
+        pytest.skip("with the state store on the network every refresh runs in the pool")
+    first = await citizen_tokens(http, browser, demo[1])
+    other = sqlite3.connect(services.identity_engine.url.database or "", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # a CLI command writing the same file, say
+    try:
+        pending = await _refresh_while_the_write_lock_is_held(
+            http, first["refresh_token"], refresh_threads
+        )
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    rotated = await pending
+    assert rotated.status_code == 200
+    assert refresh_threads[:2] == [True, False]
