@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import os
 import sqlite3
+import threading
+import time
 import unicodedata
 from collections import Counter
 from collections.abc import Iterator
@@ -367,3 +371,41 @@ def test_disposing_the_engine_closes_the_lookup_connections_and_lookups_go_on(
     assert registry.get(first.personal_id_number) == first
     registry.engine.dispose()
     assert registry.get(first.personal_id_number) == first  # a fresh connection
+
+
+def _open_files_of(path: str) -> int:
+    """How many of this process's file descriptors are open on ``path`` (Linux)."""
+    target = os.path.realpath(path)
+    count = 0
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):
+            if os.path.realpath(f"/proc/self/fd/{fd}") == target:
+                count += 1
+    return count
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts /proc/self/fd")
+def test_a_threads_lookup_connection_closes_when_the_thread_ends(
+    own_sqlite_registry: PopulationRegistry, everyone: list[CitizenRecord]
+) -> None:
+    # A server's thread pool retires idle threads and starts new ones all day long (anyio
+    # after ten idle seconds): their connections must not outlive them.
+    registry, first = own_sqlite_registry, everyone[0]
+    database = registry.engine.url.database or ""
+
+    def look_up_in_a_thread_of_its_own() -> None:
+        thread = threading.Thread(target=registry.get, args=(first.personal_id_number,))
+        thread.start()
+        thread.join()
+
+    assert registry.get(first.personal_id_number) == first
+    look_up_in_a_thread_of_its_own()  # the engine opens what it keeps open at its first use
+    before = _open_files_of(database)
+    for _ in range(20):
+        look_up_in_a_thread_of_its_own()
+    # The last thread's local storage goes a moment after join returns.
+    deadline = time.monotonic() + 2
+    while _open_files_of(database) != before and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert _open_files_of(database) == before
+    assert registry.get(first.personal_id_number) == first
