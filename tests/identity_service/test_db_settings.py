@@ -3,7 +3,6 @@ the hot paths run on the driver's connection."""
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -14,6 +13,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
 from identity_service import db
+from tests.identity_service.sqlite_locks import HOLDERS, write_lock_held
 
 
 def test_sqlite_connections_use_wal_normal_sync_busy_timeout_foreign_keys_small_cache(
@@ -87,21 +87,11 @@ def _rows(engine: Engine) -> int:
         return connection.exec_driver_sql("SELECT count(*) FROM t").scalar_one()
 
 
-def test_without_waiting_a_write_refuses_at_once_while_this_process_holds_the_lock(
-    sqlite_engine: Engine,
+@pytest.mark.parametrize("holder", HOLDERS)
+def test_without_waiting_a_write_refuses_at_once_while_the_lock_is_held(
+    sqlite_engine: Engine, holder: str
 ) -> None:
-    lock = db.sqlite_writer_lock(sqlite_engine)
-    held, release = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        with lock:
-            held.set()
-            release.wait(10)
-
-    holder = threading.Thread(target=hold)
-    holder.start()
-    held.wait(5)
-    try:
+    with write_lock_held(sqlite_engine, holder):
         started = time.monotonic()
         with (
             pytest.raises(db.SqliteWriteWouldWaitError),
@@ -110,39 +100,16 @@ def test_without_waiting_a_write_refuses_at_once_while_this_process_holds_the_lo
         ):
             driver.execute("INSERT INTO t VALUES (1)")
         assert time.monotonic() - started < 1  # not the 5 s busy timeout
-    finally:
-        release.set()
-        holder.join()
     assert _rows(sqlite_engine) == 0
-    # Outside the block the same write waits for its turn and succeeds.
-    with db.sqlite_write_transaction(sqlite_engine, "insert") as driver:
-        driver.execute("INSERT INTO t VALUES (1)")
-    assert _rows(sqlite_engine) == 1
-
-
-def test_without_waiting_a_write_refuses_at_once_while_another_process_holds_sqlites_lock(
-    sqlite_engine: Engine,
-) -> None:
-    other = sqlite3.connect(sqlite_engine.url.database, isolation_level=None)
-    other.execute("BEGIN IMMEDIATE")  # as another process's writer would
-    try:
-        started = time.monotonic()
-        with (
-            pytest.raises(db.SqliteWriteWouldWaitError),
-            db.sqlite_writes_without_waiting(),
-            db.sqlite_write_transaction(sqlite_engine, "insert") as driver,
-        ):
-            driver.execute("INSERT INTO t VALUES (1)")
-        assert time.monotonic() - started < 1
-    finally:
-        other.execute("ROLLBACK")
-        other.close()
-    assert not db.sqlite_writer_lock(sqlite_engine).locked()
     with sqlite_engine.connect() as connection:  # the pooled connection waits again
         assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == (
             db.SQLITE_BUSY_TIMEOUT_MS
         )
-    assert _rows(sqlite_engine) == 0
+    # Once the lock is free the same write succeeds.
+    with db.sqlite_write_transaction(sqlite_engine, "insert") as driver:
+        driver.execute("INSERT INTO t VALUES (1)")
+    assert _rows(sqlite_engine) == 1
+    assert not db.sqlite_writer_lock(sqlite_engine).locked()
 
 
 def test_without_waiting_only_the_first_write_may_refuse(sqlite_engine: Engine) -> None:

@@ -11,7 +11,6 @@ the lock and would stall every request meanwhile.
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -23,7 +22,6 @@ from sqlalchemy import event
 
 from identity_service.accounts.models import DemoCredential
 from identity_service.api.deps import IdentityServices
-from identity_service.db import sqlite_writer_lock
 from tests.identity_service.oidc.lifecycle_support import citizen_tokens, refresh
 from tests.identity_service.oidc.support import (
     PUBLIC_SERVICES,
@@ -33,6 +31,7 @@ from tests.identity_service.oidc.support import (
     obtain_code,
     raw_request,
 )
+from tests.identity_service.sqlite_locks import HOLDERS, write_lock_held
 
 pytestmark = pytest.mark.anyio
 
@@ -153,48 +152,23 @@ async def _refresh_while_the_write_lock_is_held(
     return pending
 
 
-async def test_a_refresh_that_finds_this_processs_writer_busy_goes_to_the_thread_pool(
+@pytest.mark.parametrize("holder", HOLDERS)
+async def test_a_refresh_that_finds_the_write_lock_taken_goes_to_the_thread_pool(
     http: httpx.AsyncClient,
     browser: Browser,
     demo: dict[int, DemoCredential],
     services: IdentityServices,
     refresh_threads: list[bool],
+    holder: str,
 ) -> None:
     if not services.local_storage:
         pytest.skip("with the state store on the network every refresh runs in the pool")
     first = await citizen_tokens(http, browser, demo[1])
-    lock = sqlite_writer_lock(services.identity_engine)
-    lock.acquire()  # as the audit writer's thread holds it while it commits a batch
-    try:
+    with write_lock_held(services.identity_engine, holder):
         pending = await _refresh_while_the_write_lock_is_held(
             http, first["refresh_token"], refresh_threads
         )
-    finally:
-        lock.release()
-    rotated = await pending
-    assert rotated.status_code == 200
-    assert (await refresh(http, rotated.json()["refresh_token"])).status_code == 200
-
-
-async def test_a_refresh_that_finds_another_processs_write_lock_goes_to_the_thread_pool(
-    http: httpx.AsyncClient,
-    browser: Browser,
-    demo: dict[int, DemoCredential],
-    services: IdentityServices,
-    refresh_threads: list[bool],
-) -> None:
-    if not services.local_storage:
-        pytest.skip("with the state store on the network every refresh runs in the pool")
-    first = await citizen_tokens(http, browser, demo[1])
-    other = sqlite3.connect(services.identity_engine.url.database or "", isolation_level=None)
-    other.execute("BEGIN IMMEDIATE")  # a CLI command writing the same file, say
-    try:
-        pending = await _refresh_while_the_write_lock_is_held(
-            http, first["refresh_token"], refresh_threads
-        )
-    finally:
-        other.execute("ROLLBACK")
-        other.close()
     rotated = await pending
     assert rotated.status_code == 200
     assert refresh_threads[:2] == [True, False]
+    assert (await refresh(http, rotated.json()["refresh_token"])).status_code == 200
