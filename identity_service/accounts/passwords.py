@@ -17,6 +17,7 @@ reused. Run in the HTTP thread pool instead (forty threads), the buffers added u
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 import threading
@@ -70,8 +71,8 @@ def argon2_hasher(settings: IdentitySettings) -> argon2.PasswordHasher:
     )
 
 
-def _in_hashing_threads(work: Callable[[], _Result]) -> _Result:
-    """Run ``work`` in the process's argon2 threads (made after a fork, if need be)."""
+def _hashing_threads() -> ThreadPoolExecutor:
+    """The process's argon2 threads (made after a fork, if need be)."""
     global _pool
     current = _pool
     if current is None or current[0] != os.getpid():
@@ -82,7 +83,18 @@ def _in_hashing_threads(work: Callable[[], _Result]) -> _Result:
                     max_workers=usable_cpus(), thread_name_prefix="argon2"
                 )
                 current = _pool = (os.getpid(), executor)
-    return current[1].submit(_counted, work).result()
+    return current[1]
+
+
+def _in_hashing_threads(work: Callable[[], _Result]) -> _Result:
+    """Run ``work`` in the process's argon2 threads; the calling thread waits."""
+    return _hashing_threads().submit(_counted, work).result()
+
+
+async def _awaiting_hashing_threads(work: Callable[[], _Result]) -> _Result:
+    """Run ``work`` in the process's argon2 threads; the calling coroutine is suspended,
+    the event loop goes on."""
+    return await asyncio.wrap_future(_hashing_threads().submit(_counted, work))
 
 
 def _counted(work: Callable[[], _Result]) -> _Result:
@@ -114,9 +126,7 @@ class PasswordHashing:
         """Whether ``password`` matches; a malformed stored hash counts as no match."""
         try:
             return _in_hashing_threads(lambda: self._hasher.verify(password_hash, password))
-        except argon2.exceptions.VerificationError:
-            return False
-        except argon2.exceptions.InvalidHashError:
+        except (argon2.exceptions.VerificationError, argon2.exceptions.InvalidHashError):
             return False
 
     def verify_or_dummy(self, password_hash: str | None, password: str) -> bool:
@@ -125,6 +135,18 @@ class PasswordHashing:
             self.verify(self._dummy_hash, password)
             return False
         return self.verify(password_hash, password)
+
+    async def verify_or_dummy_async(self, password_hash: str | None, password: str) -> bool:
+        """``verify_or_dummy`` for a coroutine: the verify runs in the argon2 threads while
+        the event loop serves other requests."""
+        candidate = self._dummy_hash if password_hash is None else password_hash
+        try:
+            matched = await _awaiting_hashing_threads(
+                lambda: self._hasher.verify(candidate, password)
+            )
+        except (argon2.exceptions.VerificationError, argon2.exceptions.InvalidHashError):
+            return False
+        return bool(matched) and password_hash is not None
 
     def needs_rehash(self, password_hash: str) -> bool:
         """Whether the hash was made with other parameters than the current ones."""

@@ -13,6 +13,7 @@ HTTP layer runs them in a thread pool).
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import time
 from collections.abc import Callable
@@ -163,23 +164,46 @@ class AccountService:
     ) -> AuthenticatedAccount:
         """The password step. Raises ``LoginFailedError``, ``AccountLockedError`` or
         ``RateLimitedError`` (the last two carry ``retry_after``)."""
-        number = _canonical_or_none(personal_id_number) or personal_id_number.strip()[:32]
-        self._throttle.before_attempt("pwd", number, client_ip)
-        account = self.get(number)
-        typed = normalize_password(password)
+        number, account, typed = self._before_password(personal_id_number, client_ip, password)
         matched = self._passwords.verify_or_dummy(
             account.password_hash if account is not None else None, typed
         )
+        account = self._after_password(number, account, matched, client_ip)
+        if self._passwords.needs_rehash(account.password_hash):
+            self._store_password_hash(number, self._passwords.hash(typed))
+        return _authenticated(number, account)
+
+    async def authenticate_async(
+        self, personal_id_number: str, password: str, client_ip: str
+    ) -> AuthenticatedAccount:
+        """``authenticate`` for the event loop, where the databases are local files (its
+        reads are a few lookups): argon2id runs in its threads while the loop goes on, and
+        the rare rehash, a write, in a thread of its own."""
+        number, account, typed = self._before_password(personal_id_number, client_ip, password)
+        matched = await self._passwords.verify_or_dummy_async(
+            account.password_hash if account is not None else None, typed
+        )
+        account = self._after_password(number, account, matched, client_ip)
+        if self._passwords.needs_rehash(account.password_hash):
+            await asyncio.to_thread(
+                lambda: self._store_password_hash(number, self._passwords.hash(typed))
+            )
+        return _authenticated(number, account)
+
+    def _before_password(
+        self, personal_id_number: str, client_ip: str, password: str
+    ) -> tuple[str, Account | None, str]:
+        number = _canonical_or_none(personal_id_number) or personal_id_number.strip()[:32]
+        self._throttle.before_attempt("pwd", number, client_ip)
+        return number, self.get(number), normalize_password(password)
+
+    def _after_password(
+        self, number: str, account: Account | None, matched: bool, client_ip: str
+    ) -> Account:
         if not matched or account is None or not self._may_log_in(account):
             self._fail("pwd", number, client_ip)
         self._throttle.record_success("pwd", number, client_ip)
-        if self._passwords.needs_rehash(account.password_hash):
-            self._store_password_hash(number, self._passwords.hash(typed))
-        return AuthenticatedAccount(
-            personal_id_number=number,
-            level=account.level,
-            has_totp=account.totp_secret is not None,
-        )
+        return account
 
     def verify_totp(self, personal_id_number: str, code: str, client_ip: str) -> None:
         """The second-factor step of a level-2 login; raises like ``authenticate``."""
@@ -290,6 +314,14 @@ class AccountService:
                 account.password_changed_at = changed_at
             session.add(account)
             session.commit()
+
+
+def _authenticated(number: str, account: Account) -> AuthenticatedAccount:
+    return AuthenticatedAccount(
+        personal_id_number=number,
+        level=account.level,
+        has_totp=account.totp_secret is not None,
+    )
 
 
 def _canonical_or_none(text: str) -> str | None:

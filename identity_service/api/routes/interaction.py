@@ -18,6 +18,7 @@ from fastapi.responses import RedirectResponse
 from identity_service import activity
 from identity_service.account_page import ACCOUNT_CLIENT_ID
 from identity_service.accounts.errors import AuthenticationError, LoginFailedError
+from identity_service.accounts.models import AuthenticatedAccount
 from identity_service.api.deps import IdentityServices, ServicesDep, client_ip
 from identity_service.api.pages import error_page, render
 from identity_service.api.routes.authorize import flow_response, interaction_path
@@ -81,6 +82,14 @@ async def submit_login(
     personal_id_number: FormText = "",
     password: FormText = "",
 ) -> Response:
+    if services.local_storage:
+        # The step's reads are local files and memory, and argon2id has threads of its
+        # own: on the loop, the login waits for argon2id without holding a pool thread
+        # (two thread hand-offs fewer, about 1 ms of CPU per login on one core).
+        async with services.audit_writer.deferring():
+            return await _submit_login_on_loop(
+                interaction_id, request, services, csrf_token, personal_id_number, password
+            )
     return await in_thread(
         services,
         _submit_login,
@@ -101,27 +110,77 @@ def _submit_login(
     personal_id_number: str = "",
     password: str = "",
 ) -> Response:
+    interaction = _login_interaction(request, services, interaction_id, csrf_token)
+    if isinstance(interaction, Response):
+        return interaction
+    try:
+        if len(password) > MAX_PASSWORD_LENGTH:
+            raise LoginFailedError()
+        account = services.accounts.authenticate(personal_id_number, password, client_ip(request))
+    except AuthenticationError as error:
+        return _login_failed(request, services, interaction, personal_id_number, error)
+    return _password_verified(request, services, interaction, account)
+
+
+async def _submit_login_on_loop(
+    interaction_id: str,
+    request: Request,
+    services: IdentityServices,
+    csrf_token: str,
+    personal_id_number: str,
+    password: str,
+) -> Response:
+    interaction = _login_interaction(request, services, interaction_id, csrf_token)
+    if isinstance(interaction, Response):
+        return interaction
+    try:
+        if len(password) > MAX_PASSWORD_LENGTH:
+            raise LoginFailedError()
+        account = await services.accounts.authenticate_async(
+            personal_id_number, password, client_ip(request)
+        )
+    except AuthenticationError as error:
+        return _login_failed(request, services, interaction, personal_id_number, error)
+    return _password_verified(request, services, interaction, account)
+
+
+def _login_interaction(
+    request: Request, services: IdentityServices, interaction_id: str, csrf_token: str
+) -> Interaction | Response:
+    """The interaction a password may be submitted to, or the answer when there is none."""
     interaction = _checked(request, services, interaction_id, csrf_token)
     if isinstance(interaction, Response):
         return interaction
     if interaction.step is not Step.LOGIN:
         return RedirectResponse(interaction_path(interaction.id), status_code=303)
-    ip = client_ip(request)
-    try:
-        if len(password) > MAX_PASSWORD_LENGTH:
-            raise LoginFailedError()
-        account = services.accounts.authenticate(personal_id_number, password, ip)
-    except AuthenticationError as error:
-        activity.login_failed(
-            services.audit_writer,
-            services.metrics,
-            error,
-            typed_id_number=personal_id_number,
-            client_id=interaction.request.client_id,
-            factor=activity.PASSWORD,
-            client_ip=ip,
-        )
-        return _failed(request, services, interaction, error)
+    return interaction
+
+
+def _login_failed(
+    request: Request,
+    services: IdentityServices,
+    interaction: Interaction,
+    personal_id_number: str,
+    error: AuthenticationError,
+) -> Response:
+    activity.login_failed(
+        services.audit_writer,
+        services.metrics,
+        error,
+        typed_id_number=personal_id_number,
+        client_id=interaction.request.client_id,
+        factor=activity.PASSWORD,
+        client_ip=client_ip(request),
+    )
+    return _failed(request, services, interaction, error)
+
+
+def _password_verified(
+    request: Request,
+    services: IdentityServices,
+    interaction: Interaction,
+    account: AuthenticatedAccount,
+) -> Response:
     has_second_factor = account.second_factor_required and account.second_factor_available
     try:
         result = services.flow.password_verified(
@@ -139,7 +198,7 @@ def _submit_login(
             personal_id_number=account.personal_id_number,
             client_id=interaction.request.client_id,
             level=LOWEST_LEVEL,
-            client_ip=ip,
+            client_ip=client_ip(request),
         )
     return flow_response(result, services)
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import resource
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -49,6 +51,34 @@ def test_missing_hash_still_pays_one_verify() -> None:
     stored = hashing.hash("whatever password")
     assert hashing.verify_or_dummy(stored, "whatever password")
     assert hasher.verifications == 2
+
+
+def test_the_awaited_verify_runs_in_the_argon2_threads_and_answers_as_the_other() -> None:
+    hasher = _cheap()
+    hashing = PasswordHashing(hasher)
+    stored = hashing.hash("whatever password")
+    threads: list[str] = []
+    verify = hasher.verify
+
+    def recorded(hash: str | bytes, password: str | bytes) -> bool:
+        threads.append(threading.current_thread().name)
+        return verify(hash, password)
+
+    hasher.verify = recorded  # type: ignore[method-assign]
+
+    async def answers() -> list[bool]:
+        return [
+            await hashing.verify_or_dummy_async(stored, "whatever password"),
+            await hashing.verify_or_dummy_async(stored, "whatever passworD"),
+            await hashing.verify_or_dummy_async(None, "whatever password"),
+            await hashing.verify_or_dummy_async("not-a-hash", "whatever password"),
+        ]
+
+    before = hashing_totals().hashes
+    assert asyncio.run(answers()) == [True, False, False, False]
+    # The missing hash paid its dummy verify too, and all four were counted.
+    assert len(threads) == 4 and all(name.startswith("argon2") for name in threads)
+    assert hashing_totals().hashes - before >= 4
 
 
 def test_needs_rehash_when_parameters_change() -> None:

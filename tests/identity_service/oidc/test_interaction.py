@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import re
 import threading
+from typing import Any
 
+import argon2
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -250,22 +252,24 @@ async def test_pages_work_in_english_too(browser: Browser, demo: dict[int, DemoC
 async def test_a_slow_password_check_does_not_block_other_requests(
     app: FastAPI, browser: Browser, demo: dict[int, DemoCredential], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Argon2 runs in the thread pool: while one login is being checked, others are served.
+    """Argon2 runs off the event loop: while one login is being checked, others are served.
 
     The password check waits until a discovery request has been answered; that can only
     happen if the check is off the event loop (on the loop it would wait in vain).
     """
-    services = app.state.services
-    real_authenticate = services.accounts.authenticate
+    real_verify = argon2.PasswordHasher.verify
     checking, discovery_served = threading.Event(), threading.Event()
     served_during_check: list[bool] = []
+    loop_thread = threading.get_ident()
+    on_loop: list[bool] = []
 
-    def slow_authenticate(*args: object, **kwargs: object) -> object:
+    def slow_verify(hasher: argon2.PasswordHasher, *args: Any, **kwargs: Any) -> Any:
+        on_loop.append(threading.get_ident() == loop_thread)
         checking.set()
         served_during_check.append(discovery_served.wait(timeout=2))
-        return real_authenticate(*args, **kwargs)
+        return real_verify(hasher, *args, **kwargs)
 
-    monkeypatch.setattr(services.accounts, "authenticate", slow_authenticate)
+    monkeypatch.setattr(argon2.PasswordHasher, "verify", slow_verify)
     page = await open_login(browser)
     login = asyncio.create_task(
         browser.submit(
@@ -281,3 +285,33 @@ async def test_a_slow_password_check_does_not_block_other_requests(
     assert discovery.status_code == 200
     assert (await login).status_code == 200
     assert served_during_check == [True]
+    assert on_loop == [False]
+
+
+async def test_the_password_step_holds_no_pool_thread_with_local_storage(
+    app: FastAPI, browser: Browser, demo: dict[int, DemoCredential], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # With local storage it runs on the loop and awaits argon2id from its own threads;
+    # with Redis, whose calls may wait on the network, it runs in the thread pool.
+    services = app.state.services
+    accounts = services.accounts
+    loop_thread = threading.get_ident()
+    calls: list[tuple[str, bool]] = []
+    sync_authenticate, async_authenticate = accounts.authenticate, accounts.authenticate_async
+
+    def recorded_sync(*args: Any) -> Any:
+        calls.append(("sync", threading.get_ident() == loop_thread))
+        return sync_authenticate(*args)
+
+    async def recorded_async(*args: Any) -> Any:
+        calls.append(("async", threading.get_ident() == loop_thread))
+        return await async_authenticate(*args)
+
+    monkeypatch.setattr(accounts, "authenticate", recorded_sync)
+    monkeypatch.setattr(accounts, "authenticate_async", recorded_async)
+    page = await open_login(browser)
+    answer = await browser.submit(
+        page, "login", personal_id_number=demo[1].personal_id_number, password=demo[1].password
+    )
+    assert answer.status_code == 200
+    assert calls == ([("async", True)] if services.local_storage else [("sync", False)])
