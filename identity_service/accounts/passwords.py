@@ -124,10 +124,7 @@ class PasswordHashing:
 
     def verify(self, password_hash: str, password: str) -> bool:
         """Whether ``password`` matches; a malformed stored hash counts as no match."""
-        try:
-            return _in_hashing_threads(lambda: self._hasher.verify(password_hash, password))
-        except (argon2.exceptions.VerificationError, argon2.exceptions.InvalidHashError):
-            return False
+        return _in_hashing_threads(lambda: self._matches(password_hash, password))
 
     def verify_or_dummy(self, password_hash: str | None, password: str) -> bool:
         """Verify against ``password_hash``, or pay one verify of the dummy and say no."""
@@ -140,13 +137,14 @@ class PasswordHashing:
         """``verify_or_dummy`` for a coroutine: the verify runs in the argon2 threads while
         the event loop serves other requests."""
         candidate = self._dummy_hash if password_hash is None else password_hash
+        matched = await _awaiting_hashing_threads(lambda: self._matches(candidate, password))
+        return matched and password_hash is not None
+
+    def _matches(self, password_hash: str, password: str) -> bool:
         try:
-            matched = await _awaiting_hashing_threads(
-                lambda: self._hasher.verify(candidate, password)
-            )
+            return self._hasher.verify(password_hash, password)
         except (argon2.exceptions.VerificationError, argon2.exceptions.InvalidHashError):
             return False
-        return bool(matched) and password_hash is not None
 
     def needs_rehash(self, password_hash: str) -> bool:
         """Whether the hash was made with other parameters than the current ones."""
