@@ -82,17 +82,18 @@ class RefreshTokenGrant:
         if not client.fapi2:
             # The usual case first, in one write: a usable token of this client is spent
             # and its successor stored, unless the checks on its grant refuse (rolled back).
+            admitted: list[tuple[str, ...]] = []
+
             def admit(grant: RefreshGrant) -> None:
                 _check_binding(grant, dpop)
-                _narrowed_scopes(requested_scope, grant.scopes)
+                admitted.append(_narrowed_scopes(requested_scope, grant.scopes))
 
             rotated = self._refresh_tokens.rotate(
                 token, client_id=client.client_id, access_token_jti=jti, admit=admit
             )
             if rotated is not None:
                 refresh_token, grant = rotated
-                scopes = _narrowed_scopes(requested_scope, grant.scopes)
-                return self._issue(client, grant, scopes, jti, refresh_token, dpop)
+                return self._issue(client, grant, admitted[0], jti, refresh_token, dpop)
         # Not spent (or FAPI 2.0, which does not rotate): the token's state says why.
         stored = self._refresh_tokens.lookup(token)
         if stored is None or stored.revoked or stored.expired:
