@@ -14,26 +14,13 @@ from sqlalchemy.exc import IntegrityError
 
 from identity_service import db
 from tests.identity_service.sqlite_locks import HOLDERS, write_lock_held
+from tests.sqlite_settings import connection_settings
 
 
 def test_sqlite_connections_use_wal_normal_sync_busy_timeout_foreign_keys_small_cache(
     tmp_path: Path,
 ) -> None:
-    engine = db.create_identity_engine(f"sqlite:///{tmp_path / 'identity.db'}")
-    try:
-        with engine.connect() as connection:
-            pragma = {
-                name: connection.exec_driver_sql(f"PRAGMA {name}").scalar()
-                for name in (
-                    "journal_mode",
-                    "synchronous",
-                    "busy_timeout",
-                    "foreign_keys",
-                    "cache_size",
-                )
-            }
-    finally:
-        engine.dispose()
+    pragma = connection_settings(db.create_identity_engine(f"sqlite:///{tmp_path / 'identity.db'}"))
     assert pragma == {
         "journal_mode": "wal",
         "synchronous": 1,  # NORMAL

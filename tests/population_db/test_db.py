@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from population_db import db, units
+from tests.sqlite_settings import connection_settings
 
 
 def _engine(url: str, **options: bool) -> sa.Engine:
@@ -27,21 +28,7 @@ def test_creates_a_missing_data_directory_for_a_new_sqlite_file(tmp_path: Path) 
 def test_sqlite_connections_use_wal_normal_sync_busy_timeout_no_foreign_keys_small_cache(
     tmp_path: Path,
 ) -> None:
-    engine = _engine(f"sqlite:///{tmp_path / 'p.db'}", create=True)
-    try:
-        with engine.connect() as connection:
-            pragma = {
-                name: connection.exec_driver_sql(f"PRAGMA {name}").scalar()
-                for name in (
-                    "journal_mode",
-                    "synchronous",
-                    "busy_timeout",
-                    "foreign_keys",
-                    "cache_size",
-                )
-            }
-    finally:
-        engine.dispose()
+    pragma = connection_settings(_engine(f"sqlite:///{tmp_path / 'p.db'}", create=True))
     assert pragma == {
         "journal_mode": "wal",
         "synchronous": 1,  # NORMAL
