@@ -14,16 +14,17 @@ data is an operator's decision, taken once, not something every worker does at s
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, TextClause, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import registry
@@ -192,6 +193,37 @@ def sqlite_write_transaction(engine: Engine, what: str) -> Iterator[sqlite3.Conn
             state.armed = False  # something is written: repeating the work would repeat it
     finally:
         pooled.close()
+
+
+def read_row(
+    engine: Engine, sql: str, parameters: Mapping[str, Any], what: str
+) -> tuple[Any, ...] | None:
+    """The first row of one ``SELECT`` (``:name`` placeholders), as the driver returns it.
+
+    For lookups on hot paths: on SQLite the pool's connection is used without SQLAlchemy's
+    Connection, statement cache and result objects around it (an ORM ``Session.get`` costs
+    several times the query). Elsewhere the same text runs through the engine. Values come
+    back as the driver gives them (JSON and timestamps as text on SQLite); driver errors
+    come out as SQLAlchemy's, ``what`` naming the lookup."""
+    if engine.dialect.name != "sqlite":
+        with engine.connect() as connection:
+            row = connection.execute(_text_clause(sql), parameters).first()
+        return None if row is None else tuple(row)
+    pooled = engine.raw_connection()
+    try:
+        found: tuple[Any, ...] | None = pooled.driver_connection.execute(  # type: ignore[union-attr]
+            sql, parameters
+        ).fetchone()
+    except sqlite3.Error as error:
+        raise OperationalError(what, None, error) from error
+    finally:
+        pooled.close()
+    return found
+
+
+@functools.lru_cache(maxsize=64)
+def _text_clause(sql: str) -> TextClause:
+    return text(sql)
 
 
 def _begin_immediate(driver: sqlite3.Connection, waits: bool, what: str) -> None:

@@ -17,6 +17,7 @@ import asyncio
 import datetime as dt
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import NoReturn
 
 from sqlalchemy import Engine
@@ -58,6 +59,7 @@ from identity_service.accounts.second_factor import (
     provisioning_uri,
 )
 from identity_service.config import IdentitySettings
+from identity_service.db import read_row
 from identity_service.state import StateStore
 from population_db.identifiers import InvalidIdNumberError, mask
 from population_db.registry import PopulationRegistry
@@ -164,14 +166,14 @@ class AccountService:
     ) -> AuthenticatedAccount:
         """The password step. Raises ``LoginFailedError``, ``AccountLockedError`` or
         ``RateLimitedError`` (the last two carry ``retry_after``)."""
-        number, account, typed = self._before_password(personal_id_number, client_ip, password)
+        number, credentials, typed = self._before_password(personal_id_number, client_ip, password)
         matched = self._passwords.verify_or_dummy(
-            account.password_hash if account is not None else None, typed
+            credentials.password_hash if credentials is not None else None, typed
         )
-        account = self._after_password(number, account, matched, client_ip)
-        if self._passwords.needs_rehash(account.password_hash):
+        credentials = self._after_password(number, credentials, matched, client_ip)
+        if self._passwords.needs_rehash(credentials.password_hash):
             self._store_password_hash(number, self._passwords.hash(typed))
-        return _authenticated(number, account)
+        return credentials.authenticated(number)
 
     async def authenticate_async(
         self, personal_id_number: str, password: str, client_ip: str
@@ -179,31 +181,42 @@ class AccountService:
         """``authenticate`` for the event loop, where the databases are local files (its
         reads are a few lookups): argon2id runs in its threads while the loop goes on, and
         the rare rehash, a write, in a thread of its own."""
-        number, account, typed = self._before_password(personal_id_number, client_ip, password)
+        number, credentials, typed = self._before_password(personal_id_number, client_ip, password)
         matched = await self._passwords.verify_or_dummy_async(
-            account.password_hash if account is not None else None, typed
+            credentials.password_hash if credentials is not None else None, typed
         )
-        account = self._after_password(number, account, matched, client_ip)
-        if self._passwords.needs_rehash(account.password_hash):
+        credentials = self._after_password(number, credentials, matched, client_ip)
+        if self._passwords.needs_rehash(credentials.password_hash):
             await asyncio.to_thread(
                 lambda: self._store_password_hash(number, self._passwords.hash(typed))
             )
-        return _authenticated(number, account)
+        return credentials.authenticated(number)
 
     def _before_password(
         self, personal_id_number: str, client_ip: str, password: str
-    ) -> tuple[str, Account | None, str]:
-        number = _canonical_or_none(personal_id_number) or personal_id_number.strip()[:32]
+    ) -> tuple[str, _Credentials | None, str]:
+        canonical = _canonical_or_none(personal_id_number)
+        number = canonical or personal_id_number.strip()[:32]
         self._throttle.before_attempt("pwd", number, client_ip)
-        return number, self.get(number), normalize_password(password)
+        credentials = self._credentials(canonical) if canonical is not None else None
+        return number, credentials, normalize_password(password)
 
     def _after_password(
-        self, number: str, account: Account | None, matched: bool, client_ip: str
-    ) -> Account:
-        if not matched or account is None or not self._may_log_in(account):
+        self, number: str, credentials: _Credentials | None, matched: bool, client_ip: str
+    ) -> _Credentials:
+        if not matched or credentials is None or not self._may_log_in(number, credentials.status):
             self._fail("pwd", number, client_ip)
         self._throttle.record_success("pwd", number, client_ip)
-        return account
+        return credentials
+
+    def _credentials(self, number: str) -> _Credentials | None:
+        """What the password step reads of the account of canonical ID ``number``, in one
+        plain lookup (an ORM ``get`` cost a fifth of the step outside argon2id)."""
+        row = read_row(self._engine, _CREDENTIALS_SQL, {"number": number}, "account lookup")
+        if row is None:
+            return None
+        password_hash, level, status, has_totp = row
+        return _Credentials(password_hash, int(level), str(status), bool(has_totp))
 
     def verify_totp(self, personal_id_number: str, code: str, client_ip: str) -> None:
         """The second-factor step of a level-2 login; raises like ``authenticate``."""
@@ -228,7 +241,7 @@ class AccountService:
         account = self.get(personal_id_number)
         if account is None:
             raise AccountNotFoundError()
-        if not self._may_log_in(account):
+        if not self._may_log_in(account.personal_id_number, account.status):
             raise AccountInactiveError()
         secret = new_totp_secret()
         self.bind_totp(account.personal_id_number, secret)
@@ -288,10 +301,10 @@ class AccountService:
             raise AccountLockedError(retry_after)
         raise LoginFailedError()
 
-    def _may_log_in(self, account: Account) -> bool:
-        if account.status != AccountStatus.ACTIVE:
+    def _may_log_in(self, personal_id_number: str, status: str) -> bool:
+        if status != AccountStatus.ACTIVE:
             return False
-        record = self._registry.get(account.personal_id_number)
+        record = self._registry.get(personal_id_number)
         return record is not None and not record.is_deceased
 
     def _open_secret(self, account: Account) -> str | None:
@@ -316,12 +329,25 @@ class AccountService:
             session.commit()
 
 
-def _authenticated(number: str, account: Account) -> AuthenticatedAccount:
-    return AuthenticatedAccount(
-        personal_id_number=number,
-        level=account.level,
-        has_totp=account.totp_secret is not None,
-    )
+_CREDENTIALS_SQL = (
+    "SELECT password_hash, level, status, totp_secret IS NOT NULL"
+    " FROM account WHERE personal_id_number = :number"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Credentials:
+    """An account as the password step needs it: no TOTP secret, no ORM instance."""
+
+    password_hash: str
+    level: int
+    status: str
+    has_totp: bool
+
+    def authenticated(self, number: str) -> AuthenticatedAccount:
+        return AuthenticatedAccount(
+            personal_id_number=number, level=self.level, has_totp=self.has_totp
+        )
 
 
 def _canonical_or_none(text: str) -> str | None:

@@ -7,6 +7,7 @@ are all already granted skips the consent page unless the client asks for
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
@@ -15,7 +16,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session
 
-from identity_service.db import IdentityBase
+from identity_service.db import IdentityBase, read_row
 
 
 class ConsentRecord(IdentityBase, table=True):
@@ -28,14 +29,27 @@ class ConsentRecord(IdentityBase, table=True):
     updated_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
 
 
+_GRANTED_SQL = (
+    "SELECT scopes FROM oidc_consent WHERE personal_id_number = :number AND client_id = :client"
+)
+
+
 class ConsentService:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
     def granted_scopes(self, personal_id_number: str, client_id: str) -> frozenset[str]:
-        with Session(self._engine) as session:
-            record = session.get(ConsentRecord, (personal_id_number, client_id))
-            return frozenset() if record is None else frozenset(record.scopes)
+        # Every login asks: a plain lookup, not an ORM ``get`` (several times its cost).
+        row = read_row(
+            self._engine,
+            _GRANTED_SQL,
+            {"number": personal_id_number, "client": client_id},
+            "consent lookup",
+        )
+        if row is None:
+            return frozenset()
+        scopes = row[0]  # JSON: text from SQLite, already parsed by PostgreSQL's driver
+        return frozenset(json.loads(scopes) if isinstance(scopes, str) else scopes)
 
     def covers(self, personal_id_number: str, client_id: str, scopes: Iterable[str]) -> bool:
         """Whether every scope in ``scopes`` was granted before."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import subprocess
 import sys
 import threading
@@ -14,7 +13,6 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
-from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from identity_service.audit import (
@@ -488,26 +486,6 @@ def test_concurrent_processes_keep_one_chain_on_sqlite(engine: Engine, tmp_path:
 
     result = AuditLog(engine, SECRET).verify()
     assert (result.ok, result.checked) == (True, 150)
-
-
-@pytest.fixture
-def postgres_engine() -> Iterator[Engine]:
-    admin_url = os.environ.get("NATID_TEST_POSTGRES_URL")
-    if not admin_url:
-        pytest.skip("NATID_TEST_POSTGRES_URL is not set")
-    import psycopg
-
-    name = f"natid_test_{secrets.token_hex(6)}"
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    engine = create_identity_engine(make_url(admin_url).set(database=name).render_as_string(False))
-    try:
-        create_identity_schema(engine)
-        yield engine
-    finally:
-        engine.dispose()
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.mark.postgres

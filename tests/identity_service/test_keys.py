@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import secrets
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -14,7 +12,6 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from sqlalchemy import Engine, text
-from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from identity_service.cli.keys import app as keys_app
@@ -344,26 +341,6 @@ def test_cli_wrong_passphrase_is_one_line_and_non_zero(
 
 
 # -- PostgreSQL -----------------------------------------------------------------------------
-
-
-@pytest.fixture
-def postgres_engine() -> Iterator[Engine]:
-    admin_url = os.environ.get("NATID_TEST_POSTGRES_URL")
-    if not admin_url:
-        pytest.skip("NATID_TEST_POSTGRES_URL is not set")
-    import psycopg
-
-    name = f"natid_test_{secrets.token_hex(6)}"
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    engine = create_identity_engine(make_url(admin_url).set(database=name).render_as_string(False))
-    try:
-        create_identity_schema(engine)
-        yield engine
-    finally:
-        engine.dispose()
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.mark.postgres
