@@ -10,8 +10,11 @@ for it first in the app's routes: Starlette's own request handler (the request, 
 exception handlers, the response) and nothing more.
 
 Its ``APIRoute`` stays where it was, so the OpenAPI document still describes the
-endpoint, its form and its answers; for the methods the direct route serves, requests
-never reach it. Other methods get the same 405 as before.
+endpoint and its answers (its parameters and form through ``openapi_extra``, built with
+``openapi_path_parameters`` and ``openapi_form``); for the methods the direct route
+serves, requests never reach it. Other methods get the same 405 as before. A direct
+endpoint reads its path parameters from ``request.path_params`` and a page's form with
+``form_fields``.
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ from __future__ import annotations
 import inspect
 import typing
 from collections.abc import Awaitable, Callable, Iterable
-from typing import TypeVar
+from typing import Any, TypeVar
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
@@ -28,6 +32,9 @@ from starlette.responses import Response
 from starlette.routing import Match, Route
 from starlette.types import Scope
 
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+# As Starlette's form parser: more fields than this is not a form a page sent.
+MAX_FORM_FIELDS = 1000
 DirectEndpoint = Callable[[Request], Awaitable[Response]]
 _Endpoint = TypeVar("_Endpoint", bound=DirectEndpoint)
 _DIRECT_MARK = "__natid_direct__"
@@ -99,3 +106,57 @@ def serve_directly(app: FastAPI, routers: Iterable[APIRouter]) -> list[DirectRou
             )
     app.router.routes[0:0] = routes
     return routes
+
+
+async def form_fields(request: Request) -> dict[str, str]:
+    """A page's form as FastAPI's ``Form()`` parameters read it: the last value of each
+    text field (files ignored); empty when the body is not a form.
+
+    A URL-encoded form, what browsers send, is parsed with ``urllib.parse`` (Starlette's
+    streaming parser costs several times more on a form of three fields); the body is
+    already bounded by ``RequestLimitsMiddleware``. Other bodies (multipart) go to
+    Starlette's parser."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != FORM_CONTENT_TYPE:
+        async with request.form() as form:  # closes the spooled files of any uploads
+            return {name: value for name, value in form.multi_items() if isinstance(value, str)}
+    try:
+        # Bytes as Latin-1, percent-escapes as UTF-8: what Starlette's parser does.
+        pairs = parse_qsl(
+            (await request.body()).decode("latin-1"),
+            keep_blank_values=True,
+            max_num_fields=MAX_FORM_FIELDS,
+        )
+    except ValueError:  # too many fields
+        return {}
+    return dict(pairs)
+
+
+def openapi_path_parameters(**descriptions: str) -> list[dict[str, Any]]:
+    """OpenAPI for a direct endpoint's path parameters (string each), by name."""
+    return [
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "schema": {"type": "string"},
+            "description": description,
+        }
+        for name, description in descriptions.items()
+    ]
+
+
+def openapi_form(**descriptions: str) -> dict[str, Any]:
+    """OpenAPI for a direct endpoint's URL-encoded form of optional text fields."""
+    properties = {
+        name: {"type": "string", "description": description}
+        for name, description in descriptions.items()
+    }
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                FORM_CONTENT_TYPE: {"schema": {"type": "object", "properties": properties}}
+            },
+        }
+    }

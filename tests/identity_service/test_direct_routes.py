@@ -10,7 +10,13 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 from starlette.responses import Response
 
-from identity_service.api.direct_routes import NotDirectError, direct, serve_directly
+from identity_service.api.direct_routes import (
+    FORM_CONTENT_TYPE,
+    NotDirectError,
+    direct,
+    form_fields,
+    serve_directly,
+)
 from identity_service.metrics import Metrics, MetricsMiddleware
 
 pytestmark = pytest.mark.anyio
@@ -145,3 +151,54 @@ def test_a_direct_endpoint_routed_with_dependencies_is_refused() -> None:
         app.include_router(router)
         with pytest.raises(NotDirectError):
             serve_directly(app, [router])
+
+
+def _form_router() -> APIRouter:
+    router = APIRouter()
+
+    @router.post("/form")
+    @direct
+    async def echo_form(request: Request) -> JSONResponse:
+        return JSONResponse(await form_fields(request))
+
+    return router
+
+
+async def test_a_url_encoded_form_is_read_as_fastapi_form_parameters_read_it() -> None:
+    app, _ = _app_with(_form_router())
+    async with _client(app) as client:
+        response = await client.post(
+            "/form",
+            content=b"name=first&name=Nguy%E1%BB%85n+V%C4%83n&blank=&plain=a%2Bb",
+            headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
+        )
+    # The last of a repeated field, percent-escapes as UTF-8, '+' as a space, blanks kept.
+    assert response.json() == {"name": "Nguyễn Văn", "blank": "", "plain": "a+b"}
+
+
+async def test_a_multipart_form_gives_its_text_fields_and_no_files() -> None:
+    app, _ = _app_with(_form_router())
+    async with _client(app) as client:
+        response = await client.post(
+            "/form", data={"csrf_token": "t"}, files={"upload": ("a.txt", b"file body")}
+        )
+    assert response.json() == {"csrf_token": "t"}
+
+
+@pytest.mark.parametrize(
+    ("content", "content_type"),
+    [
+        (b'{"csrf_token": "t"}', "application/json"),
+        ("&".join(f"f{index}=x" for index in range(1001)).encode(), FORM_CONTENT_TYPE),
+        (b"", ""),
+    ],
+    ids=["json", "too many fields", "no body"],
+)
+async def test_a_body_that_is_not_a_page_form_gives_no_fields(
+    content: bytes, content_type: str
+) -> None:
+    app, _ = _app_with(_form_router())
+    headers = {"Content-Type": content_type} if content_type else {}
+    async with _client(app) as client:
+        response = await client.post("/form", content=content, headers=headers)
+    assert (response.status_code, response.json()) == (200, {})

@@ -10,12 +10,13 @@ registered gets an error page and no redirect.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
-from identity_service.api.deps import IdentityServices, ServicesDep
+from identity_service.api.deps import IdentityServices
+from identity_service.api.direct_routes import direct
 from identity_service.api.pages import error_page, set_cookie
 from identity_service.api.steps import on_loop_when_local
 from identity_service.i18n import choose_locale
@@ -102,11 +103,10 @@ def _grouped(items: Any) -> Parameters:
     response_class=RedirectResponse,
     status_code=303,
 )
-async def authorize_get(
-    request: Request,
-    services: ServicesDep,
-    parameters: Annotated[Parameters, Depends(query_parameters)],
-) -> Response:
+@direct  # the first step of every login: a plain Starlette route, no dependency injection
+async def authorize_get(request: Request) -> Response:
+    services: IdentityServices = request.app.state.services
+    parameters = await query_parameters(request)
     return await on_loop_when_local(services, _authorize, request, services, parameters)
 
 
@@ -117,11 +117,10 @@ async def authorize_get(
     response_class=RedirectResponse,
     status_code=303,
 )
-async def authorize_post(
-    request: Request,
-    services: ServicesDep,
-    parameters: Annotated[Parameters, Depends(form_parameters)],
-) -> Response:
+@direct
+async def authorize_post(request: Request) -> Response:
+    services: IdentityServices = request.app.state.services
+    parameters = await form_parameters(request)
     return await on_loop_when_local(services, _authorize, request, services, parameters)
 
 

@@ -10,16 +10,21 @@ password checks and database writes never block the loop (``api.steps``).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated
 
-from fastapi import APIRouter, Form, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
 from identity_service import activity
 from identity_service.account_page import ACCOUNT_CLIENT_ID
 from identity_service.accounts.errors import AuthenticationError, LoginFailedError
 from identity_service.accounts.models import AuthenticatedAccount
-from identity_service.api.deps import IdentityServices, ServicesDep, client_ip
+from identity_service.api.deps import IdentityServices, client_ip
+from identity_service.api.direct_routes import (
+    direct,
+    form_fields,
+    openapi_form,
+    openapi_path_parameters,
+)
 from identity_service.api.pages import error_page, render
 from identity_service.api.routes.authorize import flow_response, interaction_path
 from identity_service.api.steps import in_thread, on_loop_when_local
@@ -37,7 +42,15 @@ from identity_service.oidc.sessions import SESSION_COOKIE
 
 router = APIRouter(prefix="/interaction", tags=["login pages"])
 
-FormText = Annotated[str, Form()]
+_PATH = openapi_path_parameters(interaction_id="The interaction the authorization endpoint began.")
+_LANG = {
+    "name": "lang",
+    "in": "query",
+    "required": False,
+    "schema": {"type": "string"},
+    "description": "`vi` or `en`: show the page in that language from now on.",
+}
+_CSRF = "The CSRF token of the page's form."
 MAX_PASSWORD_LENGTH = 1024
 _TEMPLATES = {
     Step.LOGIN: "login.html",
@@ -47,17 +60,21 @@ _TEMPLATES = {
 _STATUS_BY_REASON = {"expired": 400, "wrong_step": 400, "wrong_browser": 403, "csrf": 403}
 
 
-@router.get("/{interaction_id}", summary="The page of the interaction's current step")
-async def interaction_page(
-    interaction_id: str, request: Request, services: ServicesDep, lang: str | None = None
-) -> Response:
+@router.get(
+    "/{interaction_id}",
+    summary="The page of the interaction's current step",
+    openapi_extra={"parameters": [*_PATH, _LANG]},
+)
+@direct  # a step of every login: a plain Starlette route, no dependency injection
+async def interaction_page(request: Request) -> Response:
+    services: IdentityServices = request.app.state.services
     return await on_loop_when_local(
         services,
         _interaction_page,
-        interaction_id=interaction_id,
+        interaction_id=request.path_params["interaction_id"],
         request=request,
         services=services,
-        lang=lang,
+        lang=request.query_params.get("lang"),
     )
 
 
@@ -73,15 +90,26 @@ def _interaction_page(
     return _page(request, services, interaction)
 
 
-@router.post("/{interaction_id}/login", summary="Submit the ID number and password")
-async def submit_login(
-    interaction_id: str,
-    request: Request,
-    services: ServicesDep,
-    csrf_token: FormText = "",
-    personal_id_number: FormText = "",
-    password: FormText = "",
-) -> Response:
+@router.post(
+    "/{interaction_id}/login",
+    summary="Submit the ID number and password",
+    openapi_extra={
+        "parameters": _PATH,
+        **openapi_form(
+            csrf_token=_CSRF,
+            personal_id_number="The citizen's 12-digit personal ID number.",
+            password="The e-ID password.",
+        ),
+    },
+)
+@direct
+async def submit_login(request: Request) -> Response:
+    services: IdentityServices = request.app.state.services
+    interaction_id = request.path_params["interaction_id"]
+    form = await form_fields(request)
+    csrf_token = form.get("csrf_token", "")
+    personal_id_number = form.get("personal_id_number", "")
+    password = form.get("password", "")
     if services.local_storage:
         # The step's reads are local files and memory, and argon2id has threads of its
         # own: on the loop, the login waits for argon2id without holding a pool thread
@@ -203,22 +231,26 @@ def _password_verified(
     return flow_response(result, services)
 
 
-@router.post("/{interaction_id}/second-factor", summary="Submit the TOTP code")
-async def submit_second_factor(
-    interaction_id: str,
-    request: Request,
-    services: ServicesDep,
-    csrf_token: FormText = "",
-    code: FormText = "",
-) -> Response:
+@router.post(
+    "/{interaction_id}/second-factor",
+    summary="Submit the TOTP code",
+    openapi_extra={
+        "parameters": _PATH,
+        **openapi_form(csrf_token=_CSRF, code="The 6-digit code of the authenticator app."),
+    },
+)
+@direct
+async def submit_second_factor(request: Request) -> Response:
+    services: IdentityServices = request.app.state.services
+    form = await form_fields(request)
     return await in_thread(
         services,
         _submit_second_factor,
-        interaction_id=interaction_id,
+        interaction_id=request.path_params["interaction_id"],
         request=request,
         services=services,
-        csrf_token=csrf_token,
-        code=code,
+        csrf_token=form.get("csrf_token", ""),
+        code=form.get("code", ""),
     )
 
 
@@ -272,22 +304,26 @@ def _submit_second_factor(
     return flow_response(result, services)
 
 
-@router.post("/{interaction_id}/consent", summary="Allow or deny sharing the listed data")
-async def submit_consent(
-    interaction_id: str,
-    request: Request,
-    services: ServicesDep,
-    csrf_token: FormText = "",
-    decision: FormText = "",
-) -> Response:
+@router.post(
+    "/{interaction_id}/consent",
+    summary="Allow or deny sharing the listed data",
+    openapi_extra={
+        "parameters": _PATH,
+        **openapi_form(csrf_token=_CSRF, decision="`approve` or `deny`."),
+    },
+)
+@direct
+async def submit_consent(request: Request) -> Response:
+    services: IdentityServices = request.app.state.services
+    form = await form_fields(request)
     return await in_thread(
         services,
         _submit_consent,
-        interaction_id=interaction_id,
+        interaction_id=request.path_params["interaction_id"],
         request=request,
         services=services,
-        csrf_token=csrf_token,
-        decision=decision,
+        csrf_token=form.get("csrf_token", ""),
+        decision=form.get("decision", ""),
     )
 
 
@@ -320,17 +356,22 @@ def _submit_consent(
     return flow_response(result, services)
 
 
-@router.post("/{interaction_id}/cancel", summary="Go back to the portal without logging in")
-async def cancel(
-    interaction_id: str, request: Request, services: ServicesDep, csrf_token: FormText = ""
-) -> Response:
+@router.post(
+    "/{interaction_id}/cancel",
+    summary="Go back to the portal without logging in",
+    openapi_extra={"parameters": _PATH, **openapi_form(csrf_token=_CSRF)},
+)
+@direct
+async def cancel(request: Request) -> Response:
+    services: IdentityServices = request.app.state.services
+    form = await form_fields(request)
     return await in_thread(
         services,
         _cancel,
-        interaction_id=interaction_id,
+        interaction_id=request.path_params["interaction_id"],
         request=request,
         services=services,
-        csrf_token=csrf_token,
+        csrf_token=form.get("csrf_token", ""),
     )
 
 

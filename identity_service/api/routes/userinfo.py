@@ -16,7 +16,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from identity_service import activity
-from identity_service.api.deps import IdentityServices, ServicesDep
+from identity_service.api.deps import IdentityServices
+from identity_service.api.direct_routes import direct
 from identity_service.api.errors import (
     NO_STORE,
     bearer_error_response,
@@ -44,12 +45,16 @@ _LEVEL_BY_ACR = {ACR_LEVEL1: 1, ACR_LEVEL2: 2}
 
 
 @router.get(USERINFO_PATH, summary="Claims about the logged-in citizen")
-async def userinfo_get(request: Request, services: ServicesDep) -> JSONResponse:
+@direct  # the last step of most logins: a plain Starlette route, no dependency injection
+async def userinfo_get(request: Request) -> JSONResponse:
+    services: IdentityServices = request.app.state.services
     return await on_loop_when_local(services, _userinfo, request, services)
 
 
 @router.post(USERINFO_PATH, summary="Claims about the logged-in citizen (POST)")
-async def userinfo_post(request: Request, services: ServicesDep) -> JSONResponse:
+@direct
+async def userinfo_post(request: Request) -> JSONResponse:
+    services: IdentityServices = request.app.state.services
     return await on_loop_when_local(services, _userinfo, request, services)
 
 

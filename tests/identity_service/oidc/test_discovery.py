@@ -6,6 +6,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from identity_service.api.direct_routes import FORM_CONTENT_TYPE, DirectRoute
 from identity_service.oidc.claims import SCOPE_CLAIMS
 from identity_service.oidc.metadata import MACHINE_SCOPES, PROVIDER_METADATA
 from tests.identity_service.oidc.support import ISSUER, PUBLIC_SERVICES, Portal
@@ -82,3 +83,24 @@ async def test_openapi_documentation_is_served(http: httpx.AsyncClient) -> None:
     assert docs.status_code == 200
     schema = (await http.get("/openapi.json")).json()
     assert {"/authorize", "/token", "/userinfo", "/jwks"} <= set(schema["paths"])
+
+
+def test_the_login_steps_are_served_directly_and_still_documented(app: FastAPI) -> None:
+    direct_routes = {
+        (route.path, method)
+        for route in app.router.routes
+        if isinstance(route, DirectRoute)
+        for method in route.methods or ()
+    }
+    assert {
+        ("/authorize", "GET"),
+        ("/interaction/{interaction_id}", "GET"),
+        ("/interaction/{interaction_id}/login", "POST"),
+        ("/interaction/{interaction_id}/consent", "POST"),
+        ("/token", "POST"),
+        ("/userinfo", "GET"),
+    } <= direct_routes
+    login = app.openapi()["paths"]["/interaction/{interaction_id}/login"]["post"]
+    assert [(p["name"], p["in"]) for p in login["parameters"]] == [("interaction_id", "path")]
+    form = login["requestBody"]["content"][FORM_CONTENT_TYPE]["schema"]["properties"]
+    assert set(form) == {"csrf_token", "personal_id_number", "password"}
