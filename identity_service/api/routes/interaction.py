@@ -2,9 +2,11 @@
 
 ``GET /interaction/{id}`` shows the page for the interaction's current step (``?lang=en``
 or ``?lang=vi`` switches language); each form posts back with the interaction's CSRF
-token, and only from the browser the interaction was started in. A page is rendered on
-the event loop with local storage; the form handlers run in the thread pool, so argon2
-password checks and database writes never block the loop (``api.steps``).
+token, and only from the browser the interaction was started in. Every route is direct
+(``api.direct_routes``: a plain Starlette route, its form read by ``form_fields``). With
+local storage a page is rendered, and the password checked, on the event loop (argon2id
+in its own threads); the other form handlers, and every handler when storage is on the
+network, run in the thread pool, so database writes never block the loop (``api.steps``).
 """
 
 from __future__ import annotations

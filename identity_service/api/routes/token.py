@@ -25,7 +25,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from identity_service.api.deps import IdentityServices
-from identity_service.api.direct_routes import direct
+from identity_service.api.direct_routes import FORM_CONTENT_TYPE, direct
 from identity_service.api.errors import NO_STORE, oauth_error_response
 from identity_service.db import SqliteWriteWouldWaitError, sqlite_writes_without_waiting
 from identity_service.oidc.client_auth import ClientCredentials
@@ -43,7 +43,6 @@ from identity_service.oidc.metadata import FAPI2_ALGORITHMS, TOKEN_PATH
 
 router = APIRouter(tags=["token"])
 
-FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 # Far more than any of these requests has (a PAR request: about twenty).
 MAX_FORM_FIELDS = 200
 _FIELDS = {
