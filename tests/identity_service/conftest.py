@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
-from sqlalchemy.engine import make_url
 
 from identity_service.db import create_identity_engine, create_identity_schema
+from tests.population_db.conftest import private_postgres_database
 
 
 @pytest.fixture
@@ -35,19 +34,10 @@ def identity_file_engine(tmp_path: Path) -> Iterator[Engine]:
 def postgres_engine() -> Iterator[Engine]:
     """An engine on a fresh PostgreSQL identity database (the schema made), dropped after;
     skipped without ``NATID_TEST_POSTGRES_URL``."""
-    admin_url = os.environ.get("NATID_TEST_POSTGRES_URL")
-    if not admin_url:
-        pytest.skip("NATID_TEST_POSTGRES_URL is not set")
-    import psycopg
-
-    name = f"natid_test_{secrets.token_hex(6)}"
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    engine = create_identity_engine(make_url(admin_url).set(database=name).render_as_string(False))
-    try:
-        create_identity_schema(engine)
-        yield engine
-    finally:
-        engine.dispose()
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with private_postgres_database() as url:
+        engine = create_identity_engine(url)
+        try:
+            create_identity_schema(engine)
+            yield engine
+        finally:
+            engine.dispose()
