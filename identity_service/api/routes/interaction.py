@@ -53,6 +53,14 @@ _LANG = {
     "description": "`vi` or `en`: show the page in that language from now on.",
 }
 _CSRF = "The CSRF token of the page's form."
+
+
+def _step_form(**fields: str) -> dict[str, object]:
+    """OpenAPI for a step's form: the interaction in the path, the CSRF token and
+    ``fields``."""
+    return {"parameters": _PATH, **openapi_form(csrf_token=_CSRF, **fields)}
+
+
 MAX_PASSWORD_LENGTH = 1024
 _TEMPLATES = {
     Step.LOGIN: "login.html",
@@ -95,14 +103,10 @@ def _interaction_page(
 @router.post(
     "/{interaction_id}/login",
     summary="Submit the ID number and password",
-    openapi_extra={
-        "parameters": _PATH,
-        **openapi_form(
-            csrf_token=_CSRF,
-            personal_id_number="The citizen's 12-digit personal ID number.",
-            password="The e-ID password.",
-        ),
-    },
+    openapi_extra=_step_form(
+        personal_id_number="The citizen's 12-digit personal ID number.",
+        password="The e-ID password.",
+    ),
 )
 @direct
 async def submit_login(request: Request) -> Response:
@@ -236,24 +240,11 @@ def _password_verified(
 @router.post(
     "/{interaction_id}/second-factor",
     summary="Submit the TOTP code",
-    openapi_extra={
-        "parameters": _PATH,
-        **openapi_form(csrf_token=_CSRF, code="The 6-digit code of the authenticator app."),
-    },
+    openapi_extra=_step_form(code="The 6-digit code of the authenticator app."),
 )
 @direct
 async def submit_second_factor(request: Request) -> Response:
-    services: IdentityServices = request.app.state.services
-    form = await form_fields(request)
-    return await in_thread(
-        services,
-        _submit_second_factor,
-        interaction_id=request.path_params["interaction_id"],
-        request=request,
-        services=services,
-        csrf_token=form.get("csrf_token", ""),
-        code=form.get("code", ""),
-    )
+    return await _form_step_in_thread(request, _submit_second_factor, "csrf_token", "code")
 
 
 def _submit_second_factor(
@@ -309,24 +300,11 @@ def _submit_second_factor(
 @router.post(
     "/{interaction_id}/consent",
     summary="Allow or deny sharing the listed data",
-    openapi_extra={
-        "parameters": _PATH,
-        **openapi_form(csrf_token=_CSRF, decision="`approve` or `deny`."),
-    },
+    openapi_extra=_step_form(decision="`approve` or `deny`."),
 )
 @direct
 async def submit_consent(request: Request) -> Response:
-    services: IdentityServices = request.app.state.services
-    form = await form_fields(request)
-    return await in_thread(
-        services,
-        _submit_consent,
-        interaction_id=request.path_params["interaction_id"],
-        request=request,
-        services=services,
-        csrf_token=form.get("csrf_token", ""),
-        decision=form.get("decision", ""),
-    )
+    return await _form_step_in_thread(request, _submit_consent, "csrf_token", "decision")
 
 
 def _submit_consent(
@@ -361,20 +339,11 @@ def _submit_consent(
 @router.post(
     "/{interaction_id}/cancel",
     summary="Go back to the portal without logging in",
-    openapi_extra={"parameters": _PATH, **openapi_form(csrf_token=_CSRF)},
+    openapi_extra=_step_form(),
 )
 @direct
 async def cancel(request: Request) -> Response:
-    services: IdentityServices = request.app.state.services
-    form = await form_fields(request)
-    return await in_thread(
-        services,
-        _cancel,
-        interaction_id=request.path_params["interaction_id"],
-        request=request,
-        services=services,
-        csrf_token=form.get("csrf_token", ""),
-    )
+    return await _form_step_in_thread(request, _cancel, "csrf_token")
 
 
 def _cancel(
@@ -388,6 +357,23 @@ def _cancel(
     except InteractionError as error:
         return _refusal(request, error, interaction.locale)
     return flow_response(result, services)
+
+
+async def _form_step_in_thread(
+    request: Request, step: Callable[..., Response], *field_names: str
+) -> Response:
+    """``step`` of the interaction in the path, in the thread pool, with the form's
+    ``field_names`` as keyword arguments (an absent field is empty, as ``Form()`` had it)."""
+    services: IdentityServices = request.app.state.services
+    form = await form_fields(request)
+    return await in_thread(
+        services,
+        step,
+        interaction_id=request.path_params["interaction_id"],
+        request=request,
+        services=services,
+        **{name: form.get(name, "") for name in field_names},
+    )
 
 
 def _checked(

@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, select
 
-from identity_service.db import create_identity_engine, create_identity_schema
 from identity_service.oidc.access_tokens import AccessTokenRecords
 from identity_service.oidc.refresh_tokens import (
     PURGE_INTERVAL_SECONDS,
@@ -26,7 +25,8 @@ from identity_service.oidc.refresh_tokens import (
     new_family_id,
 )
 from identity_service.state import MemoryStateStore
-from tests.population_db.conftest import BACKENDS, empty_database
+from tests.identity_service.conftest import identity_database
+from tests.population_db.conftest import BACKENDS
 
 CLIENT = "portal-a"
 NOW = 1_900_000_000
@@ -34,13 +34,8 @@ NOW = 1_900_000_000
 
 @pytest.fixture(params=BACKENDS)
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    with empty_database(request.param, tmp_path) as url:
-        engine = create_identity_engine(url)
-        try:
-            create_identity_schema(engine)
-            yield engine
-        finally:
-            engine.dispose()
+    with identity_database(request.param, tmp_path) as engine:
+        yield engine
 
 
 class Clock:
