@@ -71,7 +71,16 @@ def is_direct(endpoint: object) -> bool:
 
 class DirectRoute(Route):
     """A Starlette route that names itself in the scope, as FastAPI's routes do (FastAPI's
-    router leaves that to the route; the metrics label requests by its path template)."""
+    router leaves that to the route; the metrics label requests by its path template),
+    and serves exactly the methods it is given: Starlette adds HEAD to a GET route,
+    FastAPI does not, and a HEAD would run the endpoint only to drop its answer (a
+    ``/userinfo`` HEAD would be audited as a release of data nobody received)."""
+
+    def __init__(
+        self, path: str, endpoint: DirectEndpoint, *, methods: list[str], name: str | None
+    ) -> None:
+        super().__init__(path, endpoint, methods=methods, name=name)
+        self.methods = {method.upper() for method in methods}
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         match, child_scope = super().matches(scope)

@@ -101,6 +101,23 @@ async def test_another_method_is_refused_with_405_and_allow_as_before() -> None:
     assert samples == {("/echo/{word}", "405"), ("/echo/{word}", "200")}
 
 
+async def test_a_get_endpoint_answers_head_as_its_fastapi_route_did() -> None:
+    router = APIRouter()
+
+    @router.get("/claims")
+    @direct
+    async def claims(request: Request) -> JSONResponse:
+        return JSONResponse({"released": True})  # e.g. audited as a release of data
+
+    app, _ = _app_with(router)
+    async with _client(app) as client:
+        head = await client.head("/claims")
+        assert (await client.get("/claims")).json() == {"released": True}
+    # Starlette's routes add HEAD to GET; FastAPI's do not, and a direct route keeps the
+    # methods it was given: a HEAD must not run an endpoint whose answer it throws away.
+    assert (head.status_code, head.headers["allow"]) == (405, "GET")
+
+
 def test_the_openapi_document_still_describes_a_direct_endpoint() -> None:
     app, _ = _app_with(_echo_router())
     operation = app.openapi()["paths"]["/echo/{word}"]["post"]
