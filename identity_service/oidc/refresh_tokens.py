@@ -32,7 +32,6 @@ import hmac
 import json
 import logging
 import secrets
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -41,11 +40,12 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Engine, Index, bindparam, delete, insert, select, update
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Field
 
 from identity_service.db import (
     IdentityBase,
+    read_row,
     refuse_write_that_would_wait,
     sqlite_write_transaction,
 )
@@ -92,7 +92,6 @@ _TABLE = RefreshTokenRecord.__table__  # type: ignore[attr-defined]
 # fifteen bound values and its cache key anew each time cost SQLAlchemy about 150 µs per
 # statement, several times what SQLite spends running it. Bound names avoid the
 # column names, which an UPDATE would take for SET values.
-_BY_HASH = select(_TABLE).where(_TABLE.c.token_hash == bindparam("hash"))
 _INSERT = insert(_TABLE)
 _USABLE = (
     _TABLE.c.token_hash == bindparam("hash"),
@@ -106,13 +105,13 @@ _USABLE = (
 _SPEND = update(_TABLE).where(*_USABLE).values(used_at=bindparam("now")).returning(*_TABLE.c)
 _USABLE_ROW = select(_TABLE).where(*_USABLE)
 
-# On SQLite the same three statements go through the driver's own connection (as the
-# audit log's append does): SQLAlchemy's execution machinery costs about 40 µs a
-# statement, SQLite about 10.
+# On SQLite the spend and the insert go through the driver's own connection (as the
+# audit log's append does), and the lookup through ``db.read_row`` on either database:
+# SQLAlchemy's execution machinery costs about 40 µs a statement, SQLite about 10.
 _COLUMNS = tuple(column.name for column in _TABLE.c)
 _JSON_COLUMNS = frozenset({"scopes", "amr"})
 _COLUMN_LIST = ", ".join(_COLUMNS)
-_SQLITE_BY_HASH = f"SELECT {_COLUMN_LIST} FROM oidc_refresh_token WHERE token_hash = ?"
+_LOOKUP_BY_HASH = f"SELECT {_COLUMN_LIST} FROM oidc_refresh_token WHERE token_hash = :hash"
 _SQLITE_SPEND = (
     "UPDATE oidc_refresh_token SET used_at = ? WHERE token_hash = ? AND client_id = ?"
     " AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?"
@@ -220,23 +219,12 @@ class RefreshTokens:
         """The token's grant and state, or None if it was never issued; changes nothing."""
         if not _plausible(token):
             return None
-        token_hash = self._hash(token)
-        row: Mapping[str, Any] | None
-        if self._sqlite:
-            pooled = self._engine.raw_connection()  # no Connection wrapper for one SELECT
-            try:
-                found = pooled.driver_connection.execute(_SQLITE_BY_HASH, (token_hash,)).fetchone()
-            except sqlite3.Error as error:
-                raise OperationalError("refresh token lookup", None, error) from error
-            finally:
-                pooled.close()
-            row = None if found is None else _sqlite_row(found)
-        else:
-            with self._engine.connect() as connection:
-                result = connection.execute(_BY_HASH, {"hash": token_hash}).first()
-            row = None if result is None else result._mapping
-        if row is None:
+        found = read_row(
+            self._engine, _LOOKUP_BY_HASH, {"hash": self._hash(token)}, "refresh token lookup"
+        )
+        if found is None:
             return None
+        row = _row_of(found)
         return StoredRefreshToken(
             grant=_grant_of(row),
             used=row["used_at"] is not None,
@@ -270,7 +258,7 @@ class RefreshTokens:
                 spent = driver.execute(_SQLITE_SPEND, (now, token_hash, client_id, now)).fetchone()
                 if spent is None:
                     return None
-                grant = _grant_of(_sqlite_row(spent))
+                grant = _grant_of(_row_of(spent))
                 if admit is not None:
                     admit(grant)
                 row = self._row(successor, grant, access_token_jti, now=now)
@@ -433,11 +421,13 @@ def _grant_of(row: Mapping[str, Any]) -> RefreshGrant:
     )
 
 
-def _sqlite_row(values: tuple[Any, ...]) -> dict[str, Any]:
-    """A row as the driver returns it, its JSON columns parsed (as ``sa.JSON`` would)."""
+def _row_of(values: tuple[Any, ...]) -> dict[str, Any]:
+    """A row as the driver returns it, its JSON columns parsed (as ``sa.JSON`` would):
+    text from SQLite, already parsed by PostgreSQL's driver."""
     row = dict(zip(_COLUMNS, values, strict=True))
     for name in _JSON_COLUMNS:
-        row[name] = json.loads(row[name])
+        if isinstance(row[name], str):
+            row[name] = json.loads(row[name])
     return row
 
 
