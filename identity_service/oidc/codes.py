@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from identity_service.state import StateStore
@@ -49,22 +49,14 @@ class CodeGrant:
 
     def to_json(self) -> dict[str, Any]:
         # Field by field: dataclasses.asdict deep-copies every value (one per login).
-        return {
-            "client_id": self.client_id,
-            "redirect_uri": self.redirect_uri,
-            "scopes": self.scopes,
-            "nonce": self.nonce,
-            "code_challenge": self.code_challenge,
-            "personal_id_number": self.personal_id_number,
-            "auth_time": self.auth_time,
-            "level": self.level,
-            "sid": self.sid,
-            "dpop_jkt": self.dpop_jkt,
-        }
+        return {name: getattr(self, name) for name in _GRANT_FIELDS}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> CodeGrant:
         return cls(**{**data, "scopes": tuple(data["scopes"])})
+
+
+_GRANT_FIELDS = tuple(field.name for field in fields(CodeGrant))
 
 
 class AuthorizationCodes:
