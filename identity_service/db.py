@@ -30,6 +30,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import registry
 from sqlmodel import SQLModel, create_engine
 
+from population_db.sqlite_threads import ThreadConnections, thread_connections
 from population_db.sqlite_wal import use_wal
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
@@ -165,10 +166,12 @@ def sqlite_write_transaction(engine: Engine, what: str) -> Iterator[sqlite3.Conn
     state = _no_waiting.get()
     waits = state is None or not state.armed
     lock = sqlite_writer_lock(engine)
-    # The pool's connection without SQLAlchemy's Connection around it (a few µs a call).
-    pooled = engine.raw_connection()
+    # The driver's connection without SQLAlchemy's Connection around it (a few µs a
+    # call): this thread's own, kept out of the pool, where the engine allows.
+    connections = thread_connections(engine)
+    pooled = engine.raw_connection() if connections is None else None
     try:
-        driver = pooled.driver_connection
+        driver = connections.get() if pooled is None else pooled.driver_connection
         assert isinstance(driver, sqlite3.Connection)
         if waits:
             lock.acquire()
@@ -184,15 +187,25 @@ def sqlite_write_transaction(engine: Engine, what: str) -> Iterator[sqlite3.Conn
                 raise
             driver.execute("COMMIT")
         except sqlite3.IntegrityError as error:
+            _after_driver_error(driver, connections)
             raise IntegrityError(what, None, error) from error
         except sqlite3.Error as error:
+            _after_driver_error(driver, connections)
             raise OperationalError(what, None, error) from error
         finally:
             lock.release()
         if state is not None and driver.total_changes != changes:
             state.armed = False  # something is written: repeating the work would repeat it
     finally:
-        pooled.close()
+        if pooled is not None:
+            pooled.close()  # the pool's return rolls back what a failure left open
+
+
+def _after_driver_error(driver: sqlite3.Connection, connections: ThreadConnections | None) -> None:
+    """Leave no transaction open on a thread's own connection after a failed statement
+    (a COMMIT that failed, say): closing it rolls back, and the next use opens anew."""
+    if connections is not None and driver.in_transaction:
+        connections.drop()
 
 
 def read_row(
@@ -200,7 +213,8 @@ def read_row(
 ) -> tuple[Any, ...] | None:
     """The first row of one ``SELECT`` (``:name`` placeholders), as the driver returns it.
 
-    For lookups on hot paths: on SQLite the pool's connection is used without SQLAlchemy's
+    For lookups on hot paths: on SQLite the thread's own driver connection
+    (``population_db.sqlite_threads``) is used without SQLAlchemy's pool checkout,
     Connection, statement cache and result objects around it (an ORM ``Session.get`` costs
     several times the query). Elsewhere the same text runs through the engine. Values come
     back as the driver gives them (JSON and timestamps as text on SQLite); driver errors
@@ -209,16 +223,23 @@ def read_row(
         with engine.connect() as connection:
             row = connection.execute(_text_clause(sql), parameters).first()
         return None if row is None else tuple(row)
-    pooled = engine.raw_connection()
+    connections = thread_connections(engine)
+    if connections is None:  # an in-memory database: its one connection stays in the pool
+        pooled = engine.raw_connection()
+        try:
+            found: tuple[Any, ...] | None = pooled.driver_connection.execute(  # type: ignore[union-attr]
+                sql, parameters
+            ).fetchone()
+        except sqlite3.Error as error:
+            raise OperationalError(what, None, error) from error
+        finally:
+            pooled.close()
+        return found
     try:
-        found: tuple[Any, ...] | None = pooled.driver_connection.execute(  # type: ignore[union-attr]
-            sql, parameters
-        ).fetchone()
+        return connections.get().execute(sql, parameters).fetchone()  # type: ignore[no-any-return]
     except sqlite3.Error as error:
+        connections.drop()  # the next lookup opens a fresh one
         raise OperationalError(what, None, error) from error
-    finally:
-        pooled.close()
-    return found
 
 
 @functools.lru_cache(maxsize=64)

@@ -4,7 +4,8 @@ Owns ``PopulationRegistry`` (get by ID number, match claimed attributes, househo
 members, search by name and birth date, statistics) and the values it returns
 (``CitizenRecord``, ``AttributeClaims``, ``MatchResult``, ``PopulationStatistics``).
 Queries are SQLAlchemy Core statements built once per registry; ``get`` is the hot path
-of logins and e-KYC, so it is one primary-key select on one pooled connection.
+of logins and e-KYC, so it is one primary-key select on the thread's own connection
+(``population_db.sqlite_threads``).
 
 Names are compared after ``normalize_name`` on both sides (NFC + casefold + collapsed
 spaces), so a record stored decomposed (NFD) matches composed input and vice versa.
@@ -13,13 +14,10 @@ Phones are compared as digits, with a leading ``+84``/``84`` equal to ``0``.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import re
 import sqlite3
-import threading
 import unicodedata
-import weakref
 from collections import Counter
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -31,6 +29,7 @@ from sqlalchemy.exc import OperationalError
 from population_db import db
 from population_db.identifiers import InvalidIdNumberError, PersonalIdNumber
 from population_db.models import CITIZEN_COLUMNS
+from population_db.sqlite_threads import thread_connections
 from population_db.units import unit_by_code
 
 TOP_SURNAMES = 10
@@ -161,12 +160,10 @@ class PopulationRegistry:
         # makes (123 vs 46 µs).
         self._sqlite_by_id: str | None = None
         self._processors: list[Any] = []
-        self._local = threading.local()
-        self._thread_connections: weakref.WeakSet[_ThreadConnection] = weakref.WeakSet()
-        self._thread_connections_lock = threading.Lock()
-        self._generation = 0
+        # Each thread's own connection where the engine allows (a file): a pool checkout
+        # and return cost a third of the lookup (11 of 35 µs).
+        self._connections = thread_connections(engine)
         if engine.dialect.name == "sqlite":
-            sa.event.listen(engine, "engine_disposed", self._close_thread_connections)
             self._sqlite_by_id = (
                 f"SELECT {', '.join(CITIZEN_COLUMNS)} FROM {citizen.name} "
                 "WHERE personal_id_number = ?"
@@ -214,11 +211,21 @@ class PopulationRegistry:
 
     def _sqlite_get(self, number: str) -> CitizenRecord | None:
         assert self._sqlite_by_id is not None
-        connection = self._thread_connection()
+        connections = self._connections
         try:
-            row = connection.execute(self._sqlite_by_id, (number,)).fetchone()
+            if connections is not None:
+                row = connections.get().execute(self._sqlite_by_id, (number,)).fetchone()
+            else:  # an in-memory database: its one connection stays in the pool
+                pooled = self._engine.raw_connection()
+                try:
+                    row = pooled.driver_connection.execute(  # type: ignore[union-attr]
+                        self._sqlite_by_id, (number,)
+                    ).fetchone()
+                finally:
+                    pooled.close()
         except sqlite3.Error as error:
-            self._drop_thread_connection()  # the next read opens a fresh one
+            if connections is not None:
+                connections.drop()  # the next read opens a fresh one
             # As SQLAlchemy would have raised it, so callers see one kind of failure.
             raise OperationalError(self._sqlite_by_id, (number,), error) from error
         if row is None:
@@ -229,41 +236,6 @@ class PopulationRegistry:
                 for process, value in zip(self._processors, row, strict=True)
             )
         )
-
-    def _thread_connection(self) -> sqlite3.Connection:
-        """This thread's own SQLite connection for lookups by number, made by the engine
-        (its settings applied) and kept out of its pool: a checkout and return cost a
-        third of the lookup (11 of 35 µs). Closed when the thread ends, or with the
-        registry."""
-        own: _ThreadConnection | None = getattr(self._local, "connection", None)
-        if own is None or own.generation != self._generation:
-            pooled = self._engine.raw_connection()
-            connection = pooled.driver_connection
-            pooled.detach()  # no longer the pool's: it stays with this thread
-            assert isinstance(connection, sqlite3.Connection)
-            own = _ThreadConnection(connection, self._generation)
-            with self._thread_connections_lock:
-                self._thread_connections.add(own)
-            self._local.connection = own
-        return own.connection
-
-    def _close_thread_connections(self, *_engine: object) -> None:
-        """Close every live thread's connection; each makes a new one at its next lookup.
-        Also run when the engine is disposed, which must not leave these behind it."""
-        with self._thread_connections_lock:
-            owned = list(self._thread_connections)
-            self._thread_connections.clear()
-            self._generation += 1
-        for own in owned:
-            own.close()
-
-    def _drop_thread_connection(self) -> None:
-        own = getattr(self._local, "connection", None)
-        self._local.connection = None
-        if own is not None:
-            with self._thread_connections_lock:
-                self._thread_connections.discard(own)
-            own.close()
 
     def match(self, personal_id_number: str, claims: AttributeClaims) -> MatchResult:
         """Which claimed attributes agree with the record (the e-KYC comparison)."""
@@ -387,23 +359,3 @@ def _attribute_matches(record: CitizenRecord, name: str, claimed: object) -> boo
             record.phone
         )
     raise ValueError(f"unknown claimed attribute {name}")
-
-
-class _ThreadConnection:
-    """One thread's lookup connection. Only that thread's ``threading.local`` holds it
-    (the registry's set is weak), so when the thread ends (a server's thread pool retires
-    idle threads and starts new ones all day) the connection is closed with it instead of
-    staying open, page cache and file handles, for the life of the process."""
-
-    __slots__ = ("__weakref__", "connection", "generation")
-
-    def __init__(self, connection: sqlite3.Connection, generation: int) -> None:
-        self.connection = connection
-        self.generation = generation
-
-    def close(self) -> None:
-        with contextlib.suppress(sqlite3.Error):
-            self.connection.close()
-
-    def __del__(self) -> None:
-        self.close()

@@ -125,3 +125,33 @@ def test_without_waiting_a_transaction_that_changed_nothing_leaves_later_writes_
             driver.execute("UPDATE t SET k = 5 WHERE k = 4")  # no such row
         with pytest.raises(db.SqliteWriteWouldWaitError):
             db.refuse_write_that_would_wait("an ORM write")
+
+
+def test_hot_reads_and_writes_take_no_pool_connection_and_a_failed_commit_leaves_none_open(
+    sqlite_engine: Engine,
+) -> None:
+    with db.sqlite_write_transaction(sqlite_engine, "deferred check") as driver:
+        driver.execute("CREATE TABLE parent (id INTEGER PRIMARY KEY)")
+        driver.execute(
+            "CREATE TABLE child (parent_id INTEGER REFERENCES parent (id) "
+            "DEFERRABLE INITIALLY DEFERRED)"
+        )
+    assert db.read_row(sqlite_engine, "SELECT count(*) FROM t WHERE k > :k", {"k": 0}, "x") == (0,)
+    assert sqlite_engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+    # A deferred foreign key fails at COMMIT: the transaction is still open on the
+    # thread's connection then, and must not stay so (it would hold the write lock).
+    with (
+        pytest.raises(IntegrityError, match="commit fails"),
+        db.sqlite_write_transaction(sqlite_engine, "commit fails") as driver,
+    ):
+        driver.execute("INSERT INTO t VALUES (7)")
+        driver.execute("INSERT INTO child VALUES (42)")
+    with db.sqlite_write_transaction(sqlite_engine, "after") as driver:
+        driver.execute("INSERT INTO t VALUES (8)")
+    assert _rows(sqlite_engine) == 1
+    other = db.create_identity_engine(str(sqlite_engine.url))
+    try:  # another connection can take the write lock: nothing was left holding it
+        with db.sqlite_writes_without_waiting(), db.sqlite_write_transaction(other, "o") as d:
+            d.execute("INSERT INTO t VALUES (9)")
+    finally:
+        other.dispose()
