@@ -90,6 +90,9 @@ _BY_ENGINE_LOCK = threading.Lock()
 def thread_connections(engine: Engine) -> ThreadConnections | None:
     """The one ``ThreadConnections`` of ``engine`` in this process, or None when its
     connections cannot be kept per thread (``kept_per_thread``)."""
+    connections = _BY_ENGINE.get(engine)  # every hot read and write asks: no lock then
+    if connections is not None:
+        return connections
     if not kept_per_thread(engine):
         return None
     with _BY_ENGINE_LOCK:
