@@ -96,21 +96,32 @@ class Metrics:
         )
         # labels() takes a lock and builds a key; the request path looks its children up here.
         self._http_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        # The same for the outcome counters: bounded labels, so a bounded dict.
+        self._children: dict[tuple[Any, tuple[str, ...]], Any] = {}
+
+    def _child(self, metric: Any, *labels: str) -> Any:
+        key = (metric, labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
 
     def login(self, outcome: str, level: int | str | None = None) -> None:
         """Count a login attempt (outcome: success, failure, locked, rate_limited, ...)."""
         level_label = str(level) if level is not None else "none"
-        self.logins.labels(
-            _bounded(outcome, LOGIN_OUTCOMES), level_label if level_label in LOGIN_LEVELS else OTHER
+        self._child(
+            self.logins,
+            _bounded(outcome, LOGIN_OUTCOMES),
+            level_label if level_label in LOGIN_LEVELS else OTHER,
         ).inc()
 
     def token_issued(self, grant_type: str) -> None:
         """Count a successful token response for ``grant_type``."""
-        self.tokens_issued.labels(_bounded(grant_type, GRANT_TYPES)).inc()
+        self._child(self.tokens_issued, _bounded(grant_type, GRANT_TYPES)).inc()
 
     def kyc_call(self, result: str) -> None:
         """Count an e-KYC call (result: match, no_match, rate_limited, unauthorized, ...)."""
-        self.kyc_calls.labels(_bounded(result, KYC_RESULTS)).inc()
+        self._child(self.kyc_calls, _bounded(result, KYC_RESULTS)).inc()
 
     def lockout(self) -> None:
         """Count an account being locked."""
