@@ -37,7 +37,7 @@ from identity_service.api.commit_before_answer import CommitBeforeAnswerMiddlewa
 from identity_service.api.deps import IdentityServices
 from identity_service.api.direct_routes import serve_directly
 from identity_service.api.errors import NO_STORE, oauth_error_response
-from identity_service.api.pages import STATIC_DIR, create_templates, error_page
+from identity_service.api.pages import STATIC_DIR, PageSkeletons, create_templates, error_page
 from identity_service.api.problems import problem_response
 from identity_service.api.routes import (
     account,
@@ -157,6 +157,7 @@ def create_app(
     )
     app.state.services = services
     app.state.templates = create_templates()
+    app.state.page_skeletons = PageSkeletons(app.state.templates)
     # Innermost: oversized requests are refused before routing, with security headers.
     app.add_middleware(RequestLimitsMiddleware)
     # Audited answers wait for their commit here, where the coroutine stack is shallow.

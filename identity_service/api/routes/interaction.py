@@ -493,4 +493,5 @@ def _page(
         status_code=status_code,
         headers=headers,
         language_url=f"{interaction_path(interaction.id)}?lang={language}",
+        slots=("interaction_id", "csrf_token"),
     )
