@@ -7,9 +7,15 @@ JWKS; header ``typ: kyc-result+jwt``) whose claims are::
 
     {"iss": "<issuer>", "aud": "<client_id>", "iat": 1735689600,
      "jti": "<transaction id, a UUID>", "result": "match" | "no_match",
-     "matched": {"full_name": true, "birth_date": true, "gender": false}, "level": 1}
+     "matched": {"full_name": true, "birth_date": true, "gender": false}, "level": 1,
+     "query_sha256": "<base64url SHA-256 of the query, see query_digest>"}
 
 * It never carries anything from the record itself: only the per-attribute flags.
+* ``query_sha256`` binds the answer to the question: the SHA-256 (base64url, no padding)
+  of the query's four attributes exactly as the relying party sent them, as canonical
+  JSON (``query_digest``; the one-time code is not part of it). Kept as evidence, the
+  answer then says which number and attributes it vouches for, and an answer to one
+  query cannot be passed off as the answer to another.
 * ``result`` is ``match`` only when every attribute matches.
 * ``level`` is what the answer vouches for: 2 when the answer is a match *and* the
   one-time code was valid for that citizen's level-2 account (the citizen took part), 1
@@ -31,7 +37,10 @@ audit log cannot take it, no answer is given.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
+import json
 import time
 import uuid
 from collections.abc import Callable
@@ -155,7 +164,9 @@ class KycService:
                 second_factor, locked_for = "locked", error.retry_after
         result = MATCH if known and all(matched.values()) else NO_MATCH
         level = 2 if result == MATCH and second_factor == "verified" else 1
-        result_jws = self._sign(client_id, transaction_id, result, matched, level)
+        result_jws = self._sign(
+            client_id, transaction_id, result, matched, level, query_digest(query)
+        )
         entry = NewAuditEntry(
             AuditEvent.KYC_VERIFY,
             subject=query.personal_id_number,
@@ -185,7 +196,13 @@ class KycService:
         return "verified"
 
     def _sign(
-        self, client_id: str, transaction_id: str, result: str, matched: dict[str, bool], level: int
+        self,
+        client_id: str,
+        transaction_id: str,
+        result: str,
+        matched: dict[str, bool],
+        level: int,
+        query_sha256: str,
     ) -> str:
         key = self._keys.signing_key(SIGNING_ALGORITHM)
         claims = {
@@ -196,10 +213,31 @@ class KycService:
             "result": result,
             "matched": matched,
             "level": level,
+            "query_sha256": query_sha256,
         }
         return sign_compact_jws(
             claims, key.private_key, SIGNING_ALGORITHM, kid=key.kid, typ=RESULT_TYPE
         )
+
+
+def query_digest(query: KycQuery) -> str:
+    """The answer's ``query_sha256``: base64url (no padding) of the SHA-256 of the UTF-8
+    canonical JSON (keys sorted, no whitespace, characters unescaped) of
+    ``personal_id_number``, ``full_name``, ``birth_date`` (YYYY-MM-DD) and ``gender`` as
+    sent: what a relying party recomputes from its own request."""
+    canonical = json.dumps(
+        {
+            "personal_id_number": query.personal_id_number,
+            "full_name": query.full_name,
+            "birth_date": query.birth_date.isoformat(),
+            "gender": query.gender,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    digest = hashlib.sha256(canonical.encode("utf-8")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
 def _compare(record: CitizenRecord | None, query: KycQuery) -> dict[str, bool]:

@@ -6,13 +6,17 @@ each flow is one ``POST /api/v1/kyc/verify`` with what the bank holds about a ci
 One check in ``MISMATCH_EVERY`` sends a birth date one day off, as a customer's typo
 would: the answer must then be ``no_match``, else ``match``. The bank verifies the
 signed answer (``typ: kyc-result+jwt``, ES256) against the cached JWKS: issuer, audience
-(itself), the expected result, the transaction id.
+(itself), the expected result, the transaction id, and that it answers the query sent
+(``query_sha256``).
 """
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
 import itertools
+import json
 import time
 from functools import cache
 from typing import Any
@@ -76,7 +80,7 @@ class EkycVerify(IdpUser):
                 check=_kyc_answer,
             ).json()
             expected = "no_match" if mismatch else "match"
-            self._check_answer(bank, answer, expected)
+            self._check_answer(bank, answer, expected, query_sha256(body))
 
     def _token(self, bank: LoadTestClient) -> str:
         if _BankToken.value is None or time.monotonic() >= _BankToken.renew_at:
@@ -86,7 +90,9 @@ class EkycVerify(IdpUser):
             _BankToken.renew_at = time.monotonic() + lifetime
         return _BankToken.value
 
-    def _check_answer(self, bank: LoadTestClient, answer: dict[str, Any], expected: str) -> None:
+    def _check_answer(
+        self, bank: LoadTestClient, answer: dict[str, Any], expected: str, digest: str
+    ) -> None:
         signed = answer["result_jws"]
         keys = self.key_set()
         issuer = self.issuer
@@ -106,8 +112,24 @@ class EkycVerify(IdpUser):
                 raise ValueError(f"result {claims.get('result')!r}, expected {expected!r}")
             if claims.get("jti") != answer["transaction_id"]:
                 raise ValueError("the signed transaction id differs from the response's")
+            if claims.get("query_sha256") != digest:
+                raise ValueError("the signed answer is about another query")
 
         self.local_check("verify e-KYC answer", verify)
+
+
+def query_sha256(sent: dict[str, str]) -> str:
+    """The digest the answer's ``query_sha256`` must carry for the body ``sent``
+    (docs/integrating.md): SHA-256 of the four attributes' canonical JSON, base64url."""
+    fields = ("personal_id_number", "full_name", "birth_date", "gender")
+    text = json.dumps(
+        {name: sent[name] for name in fields},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    digest = hashlib.sha256(text.encode("utf-8")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
 def _kyc_answer(response: Any) -> str | None:

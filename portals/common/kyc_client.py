@@ -136,7 +136,7 @@ class KycClient:
             # A token revoked or expired early: fetch a new one, once.
             if response.status_code == 401 and attempt == 0:
                 continue
-            return await self._answer(response, sent_otp=bool(applicant.otp))
+            return await self._answer(response, sent=applicant.request_body())
         raise KycRefusedError("the verification API refused a freshly issued token")
 
     async def _access_token(self, *, renew: bool) -> str:
@@ -200,7 +200,7 @@ class KycClient:
         except httpx.HTTPError as error:
             raise KycUnavailableError(f"verify API: {type(error).__name__}") from None
 
-    async def _answer(self, response: httpx.Response, *, sent_otp: bool) -> KycResult:
+    async def _answer(self, response: httpx.Response, *, sent: dict[str, str]) -> KycResult:
         if response.status_code in _UNAVAILABLE_STATUSES or response.status_code >= 500:
             retry_after = response.headers.get("retry-after", "")
             raise KycUnavailableError(
@@ -224,7 +224,7 @@ class KycClient:
                 issuer=self._eid.issuer,
                 client_id=self._credentials.client_id,
                 transaction_id=body["transaction_id"],
-                sent_otp=sent_otp,
+                sent=sent,
                 clock_skew_seconds=self._skew,
                 clock=self._clock,
             )

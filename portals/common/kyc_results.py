@@ -9,14 +9,19 @@ party proves nothing here); ``iat`` is fresh (not in the future, not older than
 ``max_age_seconds``, both with clock skew: the answer has no ``exp``, it is evidence of
 what the register said at ``iat``); ``jti`` is the transaction id of the HTTP answer;
 ``result`` is ``match`` exactly when every attribute flag is true; and ``level`` is 1, or
-2 only for a match after the portal sent the citizen's one-time code.
+2 only for a match after the portal sent the citizen's one-time code; and
+``query_sha256`` is the digest of what the portal asked (``query_sha256``), so the answer
+is about this number and these attributes, not another query's.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import hmac
+import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +32,9 @@ RESULT_TYPE = "kyc-result+jwt"
 MATCH = "match"
 NO_MATCH = "no_match"
 ATTRIBUTES = ("full_name", "birth_date", "gender")
-REQUIRED_CLAIMS = ("iss", "aud", "iat", "jti", "result", "matched", "level")
+REQUIRED_CLAIMS = ("iss", "aud", "iat", "jti", "result", "matched", "level", "query_sha256")
+# The attributes of a query the answer's digest covers (not the one-time code).
+QUERY_FIELDS = ("personal_id_number", "full_name", "birth_date", "gender")
 DEFAULT_MAX_AGE_SECONDS = 120
 
 
@@ -71,7 +78,7 @@ async def verify_kyc_result(
     issuer: str,
     client_id: str,
     transaction_id: str,
-    sent_otp: bool,
+    sent: Mapping[str, str],
     clock_skew_seconds: int = 60,
     max_age_seconds: int = DEFAULT_MAX_AGE_SECONDS,
     clock: Callable[[], float] = time.time,
@@ -97,6 +104,11 @@ async def verify_kyc_result(
         jti.encode("utf-8"), transaction_id.encode("utf-8")
     ):
         raise KycAnswerError("the signed transaction id is not the one answered")
+    digest = claims["query_sha256"]
+    if not isinstance(digest, str) or not hmac.compare_digest(
+        digest.encode("utf-8"), query_sha256(sent).encode("utf-8")
+    ):
+        raise KycAnswerError("the answer is about another query than the one sent")
     matched = _flags(claims["matched"])
     result = claims["result"]
     if result not in (MATCH, NO_MATCH) or (result == MATCH) != all(matched.values()):
@@ -104,7 +116,7 @@ async def verify_kyc_result(
     level = claims["level"]
     if level not in (1, 2) or isinstance(level, bool):
         raise KycAnswerError("the level is not 1 or 2")
-    if level == 2 and (result != MATCH or not sent_otp):
+    if level == 2 and (result != MATCH or not sent.get("otp")):
         raise KycAnswerError("level 2 without a match confirmed by the citizen's code")
     return KycResult(
         result=result,
@@ -115,6 +127,20 @@ async def verify_kyc_result(
         claims=claims,
         result_jws=result_jws,
     )
+
+
+def query_sha256(sent: Mapping[str, str]) -> str:
+    """What the answer's ``query_sha256`` must be for the request body ``sent``: base64url
+    (no padding) of the SHA-256 of the UTF-8 canonical JSON (keys sorted, no whitespace,
+    characters unescaped) of its ``QUERY_FIELDS`` exactly as sent."""
+    text = json.dumps(
+        {name: sent[name] for name in QUERY_FIELDS},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    digest = hashlib.sha256(text.encode("utf-8")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
 def _fresh_issue_time(issued: object, now: float, skew: int, max_age: int) -> int:

@@ -207,6 +207,11 @@ def test_the_machine_command_gets_a_token_and_asks_the_guides_kyc_question(
         .replace('"<your client id>"', '"x"')
     )
     assert claims.keys() == documented.keys()
+    # The guide's recipe for query_sha256, run on the same question, gives the answer's.
+    recipe: dict[str, Any] = {}
+    exec(guide.block("guide-kyc-query-digest"), recipe)  # the guide's own code
+    assert recipe["sent"] == {name: value for name, value in body.items() if name != "otp"}
+    assert claims["query_sha256"] == recipe["query_sha256"]
 
 
 def verified_kyc_answer(idp: EmbeddedIdp, result_jws: str, client_id: str) -> dict[str, Any]:

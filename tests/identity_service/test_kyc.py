@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
 import json
 import time
+import unicodedata
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -49,7 +52,7 @@ from tests.identity_service.oidc.support import ISSUER, FakeClock, basic_auth, t
 pytestmark = pytest.mark.anyio
 
 VERIFY = "/api/v1/kyc/verify"
-CLAIM_NAMES = {"iss", "aud", "iat", "jti", "result", "matched", "level"}
+CLAIM_NAMES = {"iss", "aud", "iat", "jti", "result", "matched", "level", "query_sha256"}
 
 
 @pytest.fixture
@@ -150,6 +153,36 @@ async def test_a_match_is_a_jws_verifiable_with_the_jwks(
     assert claims["level"] == 1
     assert claims["jti"] == response.json()["transaction_id"]
     assert claims["iat"] == int(clock())
+
+
+def _sha256_of_sent(body: dict[str, Any]) -> str:
+    # As a relying party recomputes it from the request it sent (docs/integrating.md).
+    sent = {
+        name: body[name] for name in ("personal_id_number", "full_name", "birth_date", "gender")
+    }
+    text = json.dumps(sent, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    digest = hashlib.sha256(text.encode("utf-8")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+async def test_the_answer_is_bound_to_the_query_it_answers(
+    http: httpx.AsyncClient, services: IdentityServices, citizen: CitizenRecord
+) -> None:
+    exact = query_for(citizen)
+    decomposed = query_for(citizen, full_name=unicodedata.normalize("NFD", citizen.full_name))
+    wrong_day = query_for(
+        citizen, birth_date=(citizen.birth_date + dt.timedelta(days=1)).isoformat()
+    )
+    with_code = {**exact, "otp": "123456"}
+    digests = []
+    for body in (exact, decomposed, wrong_day, with_code):
+        claims = await verified_claims(http, await call(http, services, body))
+        assert claims["query_sha256"] == _sha256_of_sent(body)
+        digests.append(claims["query_sha256"])
+    # The same attributes, however they compare, give another digest when sent otherwise;
+    # the one-time code is not part of it.
+    assert len(set(digests[:3])) == 3
+    assert digests[3] == digests[0]
 
 
 async def test_names_compare_without_case_or_unicode_form_differences(

@@ -270,6 +270,7 @@ def idp_signed_answer(
             "does not agree",
         ),
         (idp_signed_answer(level=2), "level 2"),
+        (idp_signed_answer(query_sha256="another-querys-digest"), "another query"),
     ],
 )
 async def test_an_answer_that_fails_verification_is_not_trusted(
