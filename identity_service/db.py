@@ -30,7 +30,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import registry
 from sqlmodel import SQLModel, create_engine
 
-from population_db.sqlite_threads import ThreadConnections, thread_connections
+from population_db.sqlite_threads import ThreadConnections, fetch_one, thread_connections
 from population_db.sqlite_wal import use_wal
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
@@ -223,22 +223,9 @@ def read_row(
         with engine.connect() as connection:
             row = connection.execute(_text_clause(sql), parameters).first()
         return None if row is None else tuple(row)
-    connections = thread_connections(engine)
-    if connections is None:  # an in-memory database: its one connection stays in the pool
-        pooled = engine.raw_connection()
-        try:
-            found: tuple[Any, ...] | None = pooled.driver_connection.execute(  # type: ignore[union-attr]
-                sql, parameters
-            ).fetchone()
-        except sqlite3.Error as error:
-            raise OperationalError(what, None, error) from error
-        finally:
-            pooled.close()
-        return found
     try:
-        return connections.get().execute(sql, parameters).fetchone()  # type: ignore[no-any-return]
+        return fetch_one(engine, sql, parameters)
     except sqlite3.Error as error:
-        connections.drop()  # the next lookup opens a fresh one
         raise OperationalError(what, None, error) from error
 
 

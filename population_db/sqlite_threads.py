@@ -10,6 +10,8 @@ connection is never used in another process than the one that made it (after a f
 child makes its own); ``close_all`` (also run when the engine is disposed) closes every
 one, and each thread makes a new one at its next ``get``. After a driver error, ``drop``
 closes the calling thread's connection, which rolls back whatever it had open.
+``fetch_one`` is the one-row read both the registry and the identity database's hot
+lookups make this way.
 
 Lives in ``population_db``, the lowest layer, so the identity database shares it.
 """
@@ -21,6 +23,8 @@ import os
 import sqlite3
 import threading
 import weakref
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -100,6 +104,29 @@ def thread_connections(engine: Engine) -> ThreadConnections | None:
         if connections is None:
             connections = _BY_ENGINE[engine] = ThreadConnections(engine)
         return connections
+
+
+def fetch_one(
+    engine: Engine, sql: str, parameters: Sequence[Any] | Mapping[str, Any]
+) -> tuple[Any, ...] | None:
+    """The first row of one statement, on the calling thread's connection where the
+    engine allows (``thread_connections``), else on the pool's (an in-memory database),
+    as the driver returns it. A driver error is raised as it came, the thread's
+    connection closed first (the next read opens a fresh one)."""
+    connections = thread_connections(engine)
+    if connections is None:
+        pooled = engine.raw_connection()
+        try:
+            driver = pooled.driver_connection
+            assert isinstance(driver, sqlite3.Connection)
+            return driver.execute(sql, parameters).fetchone()  # type: ignore[no-any-return]
+        finally:
+            pooled.close()
+    try:
+        return connections.get().execute(sql, parameters).fetchone()  # type: ignore[no-any-return]
+    except sqlite3.Error:
+        connections.drop()
+        raise
 
 
 def kept_per_thread(engine: Engine) -> bool:

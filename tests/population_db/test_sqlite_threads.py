@@ -1,6 +1,7 @@
-"""thread_connections: each thread keeps one connection of a SQLite file's engine, out of
-its pool; closed when the thread ends, when the engine is disposed, or after an error;
-never shared with another thread or process; not used for in-memory databases."""
+"""thread_connections and fetch_one: each thread keeps one connection of a SQLite file's
+engine, out of its pool; closed when the thread ends, when the engine is disposed, or
+after an error; never shared with another thread or process; not used for in-memory
+databases."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from population_db import sqlite_threads
-from population_db.sqlite_threads import kept_per_thread, thread_connections
+from population_db.sqlite_threads import fetch_one, kept_per_thread, thread_connections
 
 
 @pytest.fixture
@@ -109,5 +110,30 @@ def test_in_memory_databases_keep_their_one_connection_in_the_pool(url: str) -> 
     try:
         assert not kept_per_thread(engine)
         assert thread_connections(engine) is None
+    finally:
+        engine.dispose()
+
+
+def test_fetch_one_reads_on_the_threads_connection_and_drops_it_after_an_error(
+    engine: Engine,
+) -> None:
+    connections = thread_connections(engine)
+    assert connections is not None
+    assert fetch_one(engine, "SELECT count(*) FROM t WHERE x > ?", (0,)) == (0,)
+    used = connections.get()
+    with pytest.raises(sqlite3.OperationalError, match="no such table"):
+        fetch_one(engine, "SELECT * FROM missing", ())
+    assert _is_closed(used)
+    assert fetch_one(engine, "SELECT count(*) FROM t WHERE x > :x", {"x": 0}) == (0,)
+    assert engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
+def test_fetch_one_on_an_in_memory_database_borrows_the_pools_connection() -> None:
+    engine = sa.create_engine("sqlite://")
+    try:
+        assert fetch_one(engine, "SELECT 1 + ?", (1,)) == (2,)
+        with pytest.raises(sqlite3.OperationalError):
+            fetch_one(engine, "SELECT * FROM missing", ())
+        assert fetch_one(engine, "SELECT 2 + ?", (2,)) == (4,)  # the pool's, still open
     finally:
         engine.dispose()
