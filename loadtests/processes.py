@@ -182,6 +182,48 @@ def tree_cpu_seconds(pid: int) -> float:
     return sum(stats[current][1] for current in _tree(pid, stats)) / _CLOCK_TICKS
 
 
+#: The label of a process's main thread (the event loop, in an IdP worker).
+MAIN_THREAD = "main"
+
+
+def tree_thread_ticks(pid: int) -> dict[tuple[int, int], tuple[str, int]]:
+    """(process, thread) → (label, CPU ticks) for every thread alive now in ``pid`` and
+    its descendants; the label is ``MAIN_THREAD`` for a process's first thread, else the
+    name the kernel has for the thread (``identity_service.native_threads``)."""
+    ticks: dict[tuple[int, int], tuple[str, int]] = {}
+    for process in tree_pids(pid):
+        try:
+            tasks = os.listdir(f"/proc/{process}/task")
+        except OSError:
+            continue  # ended meanwhile
+        for task in tasks:
+            path = f"/proc/{process}/task/{task}/stat"
+            try:
+                with open(path, encoding="ascii", errors="replace") as handle:
+                    text = handle.read()
+            except OSError:
+                continue
+            name = text[text.index("(") + 1 : text.rindex(")")]
+            fields = text[text.rindex(")") + 2 :].split()
+            thread = int(task)
+            label = MAIN_THREAD if thread == process else name
+            ticks[(process, thread)] = (label, int(fields[11]) + int(fields[12]))
+    return ticks
+
+
+def thread_cpu_seconds(
+    before: dict[tuple[int, int], tuple[str, int]],
+    after: dict[tuple[int, int], tuple[str, int]],
+) -> dict[str, float]:
+    """CPU seconds per thread label between two ``tree_thread_ticks`` readings, for the
+    threads alive at the second (a thread that ended in between is not in it)."""
+    seconds: dict[str, float] = {}
+    for key, (label, ticks) in after.items():
+        spent = ticks - before.get(key, (label, 0))[1]
+        seconds[label] = seconds.get(label, 0.0) + spent / _CLOCK_TICKS
+    return seconds
+
+
 def tree_pids(pid: int) -> list[int]:
     """``pid`` and its descendants that are alive now."""
     return _tree(pid, _all_process_stats())

@@ -24,7 +24,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from identity_service.accounts.passwords import HASHING_THREAD_NAME
+from identity_service.audit_writer import WRITER_THREAD_NAME
 from loadtests.memory import MemoryUsage
+from loadtests.processes import MAIN_THREAD
 
 FLOW_TYPE = "flow"
 LOCAL_TYPE = "portal-side"
@@ -33,6 +36,17 @@ LOGIN_FLOW = "citizen login"
 # Flows a simulated user runs once before its measured flows (a login to get a session or a
 # refresh token); their server CPU is included in the totals, amortised over the run.
 SETUP_PREFIX = "setup:"
+
+
+#: ``Summary.server_threads``' label for the CPU of threads and processes that ended
+#: during the run (a thread's CPU can only be read while it lives).
+ENDED_THREADS = "ended during the run"
+# How the report names the labels it knows.
+THREAD_DESCRIPTIONS = {
+    MAIN_THREAD: f"{MAIN_THREAD} (event loop)",
+    HASHING_THREAD_NAME: f"{HASHING_THREAD_NAME} (password hashing)",
+    WRITER_THREAD_NAME: f"{WRITER_THREAD_NAME} (audit log writer)",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +96,9 @@ class Summary:
     threshold_misses: list[str] = field(default_factory=list)
     memory: MemoryUsage | None = None
     server_hashing: ServerHashing | None = None
+    # CPU seconds per server thread label (``processes.thread_cpu_seconds``), with what
+    # threads and processes that ended during the run used under ENDED_THREADS.
+    server_threads: dict[str, float] = field(default_factory=dict)
 
     @property
     def total_failures(self) -> int:
@@ -144,6 +161,7 @@ class Summary:
             "cpu": asdict(self.cpu),
             "argon2id_verify_ms": self.argon2_verify_ms,
             "server_hashing": None if self.server_hashing is None else asdict(self.server_hashing),
+            "server_threads": self.server_threads,
             **self.cpu_per_operation(),
             "flows": [asdict(row) for row in self.flows],
             "steps": [asdict(row) for row in self.steps],
@@ -208,6 +226,7 @@ def build_summary(
     fail_p95_ms: float | None,
     memory: MemoryUsage | None = None,
     server_hashing: ServerHashing | None = None,
+    server_threads: dict[str, float] | None = None,
 ) -> Summary:
     steps, flows, local = read_stats(Path(f"{csv_prefix}_stats.csv"))
     summary = Summary(
@@ -220,6 +239,7 @@ def build_summary(
         argon2_verify_ms=argon2_verify_ms,
         memory=memory,
         server_hashing=server_hashing,
+        server_threads=dict(server_threads or {}),
     )
     if fail_p95_ms is not None:
         summary.threshold_misses = [
@@ -283,6 +303,8 @@ def render_markdown(summary: Summary) -> str:
     if per_operation["login_cpu_vs_argon2_verify"] is not None:
         ratio = per_operation["login_cpu_vs_argon2_verify"]
         lines.append(f"- login / argon2id verify: **{ratio:.2f} ×**")
+    if summary.server_threads:
+        lines += ["", "## Server CPU by thread", "", *_thread_table(summary)]
     if summary.memory is not None and summary.memory.processes:
         lines += ["", "## Server memory (resident)", ""]
         lines += [
@@ -320,6 +342,18 @@ def render_markdown(summary: Summary) -> str:
             for f in summary.failures
         ]
     return "\n".join(lines) + "\n"
+
+
+def _thread_table(summary: Summary) -> list[str]:
+    total = sum(summary.server_threads.values())
+    flows = summary.successful_flows
+    lines = ["| thread | CPU s | share | ms per flow |", "|---|---:|---:|---:|"]
+    for label, seconds in sorted(summary.server_threads.items(), key=lambda item: -item[1]):
+        share = f"{seconds / total:.0%}" if total > 0 else "–"
+        per_flow = f"{seconds * 1000 / flows:.2f}" if flows else "–"
+        name = THREAD_DESCRIPTIONS.get(label, label)
+        lines.append(f"| {_cell(name)} | {seconds:.2f} | {share} | {per_flow} |")
+    return lines
 
 
 def _table(rows: list[Row]) -> list[str]:

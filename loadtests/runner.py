@@ -35,9 +35,15 @@ from identity_service.db import create_identity_engine, create_identity_schema
 from loadtests import scenarios_catalog
 from loadtests.locust_run import LocustRun, run_locust
 from loadtests.memory import MemorySampler
-from loadtests.processes import IdpServer, free_port, tree_cpu_seconds
+from loadtests.processes import (
+    IdpServer,
+    free_port,
+    thread_cpu_seconds,
+    tree_cpu_seconds,
+    tree_thread_ticks,
+)
 from loadtests.provisioning import provision_load_test
-from loadtests.report import CpuUsage, Summary, build_summary, write_summary
+from loadtests.report import ENDED_THREADS, CpuUsage, Summary, build_summary, write_summary
 from loadtests.server_metrics import difference, password_hashing
 from population_db import db as population_db
 from population_db import loader
@@ -152,6 +158,7 @@ def run_load_test(
         counts_hashing = options.workers == 1
         hashing_before = password_hashing(server.url) if counts_hashing else None
         server_before = tree_cpu_seconds(server.pid)
+        threads_before = tree_thread_ticks(server.pid)
         started = time.monotonic()
         sampler = MemorySampler(server.pid).start()
         try:
@@ -162,6 +169,9 @@ def run_load_test(
             server_seconds=tree_cpu_seconds(server.pid) - server_before,
             load_generator_seconds=generator_cpu,
             wall_seconds=time.monotonic() - started,
+        )
+        server_threads = by_thread(
+            thread_cpu_seconds(threads_before, tree_thread_ticks(server.pid)), cpu.server_seconds
         )
         server_hashing = difference(
             hashing_before, password_hashing(server.url) if counts_hashing else None
@@ -198,6 +208,7 @@ def run_load_test(
         fail_p95_ms=options.fail_p95_ms,
         memory=memory,
         server_hashing=server_hashing,
+        server_threads=server_threads,
     )
     files = [*write_summary(summary, directory)]
     return LoadTestResult(directory, summary, files)
@@ -205,6 +216,18 @@ def run_load_test(
 
 def _cpu_list(cpus: frozenset[int] | None) -> str:
     return "any" if not cpus else ",".join(str(cpu) for cpu in sorted(cpus))
+
+
+def by_thread(live: Mapping[str, float], server_seconds: float) -> dict[str, float]:
+    """The server's CPU per thread label: the threads alive at the end of the run, and
+    under ``ENDED_THREADS`` the rest of ``server_seconds`` (threads and processes that
+    ended meanwhile, such as an audit writer that went idle), when there is any."""
+    threads = {label: seconds for label, seconds in live.items() if seconds > 0}
+    # Ticks are 10 ms: a remainder below that is rounding, not a thread.
+    ended = server_seconds - sum(live.values())
+    if ended >= 0.01:
+        threads[ENDED_THREADS] = ended
+    return threads
 
 
 def argon2_verify_cpu_ms(

@@ -17,9 +17,12 @@ from loadtests.processes import (
     free_port,
     parse_cpus,
     pinned_to,
+    thread_cpu_seconds,
     tree_cpu_seconds,
+    tree_thread_ticks,
 )
-from loadtests.runner import argon2_verify_cpu_ms
+from loadtests.report import ENDED_THREADS
+from loadtests.runner import argon2_verify_cpu_ms, by_thread
 
 # A parent that starts a child burning ~0.4 s of CPU, then waits for a line on stdin.
 _BURNING_TREE = """
@@ -51,6 +54,54 @@ def test_tree_cpu_includes_the_descendants() -> None:
         parent.wait(timeout=10)
         assert parent.stdout is not None
         parent.stdout.close()
+
+
+# A process whose main thread waits while a thread named natid-argon2 burns ~0.4 s.
+_BURNING_THREAD = """
+import sys, threading, time
+from identity_service.native_threads import name_native_thread
+def burn():
+    name_native_thread("natid-argon2")
+    print("named", flush=True)
+    sys.stdin.readline()
+    end = time.thread_time() + 0.4
+    while time.thread_time() < end: pass
+    print("done", flush=True)
+    sys.stdin.readline()
+threading.Thread(target=burn).start()
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="threads are read from /proc")
+def test_cpu_is_split_by_the_threads_names() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-c", _BURNING_THREAD],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+    )
+    try:
+        assert process.stdout is not None and process.stdin is not None
+        assert process.stdout.readline().strip() == "named"
+        before = tree_thread_ticks(process.pid)
+        process.stdin.write("go\n")
+        process.stdin.flush()
+        assert process.stdout.readline().strip() == "done"
+        seconds = thread_cpu_seconds(before, tree_thread_ticks(process.pid))
+        assert seconds["natid-argon2"] == pytest.approx(0.4, abs=0.15)
+        assert seconds["main"] < 0.1  # the main thread only waits
+        process.stdin.write("end\n")
+        process.stdin.flush()
+    finally:
+        process.communicate(timeout=10)
+
+
+def test_what_ended_during_the_run_is_the_rest_of_the_servers_cpu() -> None:
+    live = {"main": 1.5, "natid-argon2": 6.0, "python": 0.0}
+    assert by_thread(live, 8.0) == {"main": 1.5, "natid-argon2": 6.0, ENDED_THREADS: 0.5}
+    # Less than a clock tick of difference is the two readings' rounding, not a thread.
+    assert by_thread(live, 7.505) == {"main": 1.5, "natid-argon2": 6.0}
 
 
 def test_an_unknown_process_used_no_cpu() -> None:

@@ -8,7 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from loadtests.report import CpuUsage, ServerHashing, build_summary, render_markdown, write_summary
+from loadtests.report import (
+    ENDED_THREADS,
+    CpuUsage,
+    ServerHashing,
+    build_summary,
+    render_markdown,
+    write_summary,
+)
 
 STATS_HEADER = [
     "Type", "Name", "Request Count", "Failure Count", "Median Response Time",
@@ -74,6 +81,31 @@ def test_a_login_only_run_is_set_against_argon2(tmp_path: Path) -> None:
     assert summary.passed
     assert [row.name for row in summary.steps] == ["login: authorize", "login: submit password"]
     assert [row.kind for row in summary.portal_side] == ["portal-side"]
+
+
+def test_the_servers_cpu_is_shown_by_thread(tmp_path: Path) -> None:
+    prefix = tmp_path / "locust"
+    _write_run(prefix, [_stats_row("flow", "citizen login", 100, 0, 120)], [])
+    threads = {"main": 0.5, "natid-argon2": 1.4, ENDED_THREADS: 0.1}
+    summary = build_summary(
+        prefix,
+        settings={},
+        cpu=CPU,
+        argon2_verify_ms=None,
+        fail_p95_ms=None,
+        server_threads=threads,
+    )
+    markdown = render_markdown(summary)
+    section = markdown[markdown.index("## Server CPU by thread") :]
+    rows = [line for line in section.splitlines() if line.startswith("| ")][1:4]
+    # Largest first, with its share of the three and its CPU per successful flow.
+    assert rows == [
+        "| natid-argon2 (password hashing) | 1.40 | 70% | 14.00 |",
+        "| main (event loop) | 0.50 | 25% | 5.00 |",
+        f"| {ENDED_THREADS} | 0.10 | 5% | 1.00 |",
+    ]
+    paths = write_summary(summary, tmp_path)
+    assert json.loads(paths[0].read_text())["server_threads"] == threads
 
 
 def test_a_login_is_set_against_argon2_as_the_server_ran_it(tmp_path: Path) -> None:
