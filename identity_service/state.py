@@ -76,8 +76,8 @@ class StateStore(Protocol):
     def take(self, key: str) -> Any | None:
         """Atomically return and delete the value (one-time codes): one caller wins."""
 
-    def delete(self, key: str) -> None:
-        """Remove ``key`` if present."""
+    def delete(self, *keys: str) -> None:
+        """Remove each of ``keys`` that is present (in one round trip to a shared store)."""
 
     def incr(self, key: str, ttl: int) -> int:
         """Atomically add one; a new counter starts at 1 and expires after ``ttl`` seconds."""
@@ -149,9 +149,10 @@ class MemoryStateStore:
             del self._entries[key]
         return _decoded(entry[0])
 
-    def delete(self, key: str) -> None:
+    def delete(self, *keys: str) -> None:
         with self._lock:
-            self._entries.pop(key, None)
+            for key in keys:
+                self._entries.pop(key, None)
 
     def incr(self, key: str, ttl: int) -> int:
         ttl = _check_ttl(ttl)
@@ -286,8 +287,9 @@ class RedisStateStore:
     def take(self, key: str) -> Any | None:
         return _decode(self._call(self._client.getdel, self._key(key)))
 
-    def delete(self, key: str) -> None:
-        self._call(self._client.delete, self._key(key))
+    def delete(self, *keys: str) -> None:
+        if keys:
+            self._call(self._client.delete, *(self._key(key) for key in keys))
 
     def incr(self, key: str, ttl: int) -> int:
         result = self._call(self._incr_script, keys=[self._key(key)], args=[_check_ttl(ttl)])

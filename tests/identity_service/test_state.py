@@ -113,6 +113,14 @@ def test_delete(subject: StoreUnderTest) -> None:
     assert subject.store.get("k") is None
 
 
+def test_several_keys_are_deleted_at_once(subject: StoreUnderTest) -> None:
+    for key in ("a", "b", "kept"):
+        subject.store.put(key, {"key": key}, ttl=60)
+    subject.store.delete("a", "never-there", "b")
+    subject.store.delete()  # nothing to delete: no error
+    assert [subject.store.get(key) for key in ("a", "b", "kept")] == [None, None, {"key": "kept"}]
+
+
 def test_put_replaces(subject: StoreUnderTest) -> None:
     subject.store.put("k", {"a": 1}, ttl=60)
     subject.store.put("k", {"a": 2}, ttl=60)
