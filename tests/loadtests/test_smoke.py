@@ -46,10 +46,11 @@ def test_a_short_load_test_passes_and_reports(tmp_path: Path, load_test_environm
     assert document["cpu"]["server_seconds"] > 0
     assert document["server_cpu_ms_per_flow"] > 0
     assert max(process["peak_mib"] for process in document["memory"]["processes"]) > 20
-    # The server's CPU by thread: the event loop, and the password hashing of the logins.
+    # The server's CPU by thread, adding up to its CPU. (The cheap hashes of this short run
+    # may take less than the kernel's 10 ms accounting tick: the named threads' own
+    # figures are tested in test_processes and test_native_threads.)
     threads = document["server_threads"]
     assert threads["main"] > 0
-    assert threads["natid-argon2"] > 0
     assert sum(threads.values()) == pytest.approx(document["cpu"]["server_seconds"], abs=0.02)
     assert "PASSED" in (result.directory / "summary.md").read_text()
     assert "scenarios: login" in output.getvalue()
