@@ -134,7 +134,14 @@ async def test_a_refresh_runs_on_the_loop_and_a_reuse_revokes_the_family_from_th
     assert (await refresh(http, rotated.json()["refresh_token"])).status_code == 400  # revoked
 
     local = services.local_storage
-    assert refresh_threads == ([True, True, False, True] if local else [False] * 3)
+    # The first rotation may find SQLite's write lock held past the loop's short wait
+    # (another writer's commit on a busy machine: about one run in twenty here) and then
+    # goes to the pool, as the next test has it do on purpose; the reuse always does.
+    on_loop, fell_back = [True, True, False, True], [True, False, True, False, True]
+    if local:
+        assert refresh_threads in (on_loop, fell_back)
+    else:
+        assert refresh_threads == [False] * 3
     assert writes_on_loop == []
 
 
