@@ -197,14 +197,10 @@ def tree_thread_ticks(pid: int) -> dict[tuple[int, int], tuple[str, int]]:
         except OSError:
             continue  # ended meanwhile
         for task in tasks:
-            path = f"/proc/{process}/task/{task}/stat"
-            try:
-                with open(path, encoding="ascii", errors="replace") as handle:
-                    text = handle.read()
-            except OSError:
+            stat = _read_stat(f"/proc/{process}/task/{task}/stat")
+            if stat is None:
                 continue
-            name = text[text.index("(") + 1 : text.rindex(")")]
-            fields = text[text.rindex(")") + 2 :].split()
+            name, fields = stat
             thread = int(task)
             label = MAIN_THREAD if thread == process else name
             ticks[(process, thread)] = (label, int(fields[11]) + int(fields[12]))
@@ -248,14 +244,24 @@ def _all_process_stats() -> dict[int, tuple[int, int]]:
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
-        try:
-            with open(f"/proc/{entry.name}/stat", encoding="ascii", errors="replace") as handle:
-                text = handle.read()
-        except OSError:
-            continue  # the process ended while we looked
-        # The command name (field 2) may contain spaces and parentheses: split after it.
-        fields = text[text.rindex(")") + 2 :].split()
+        stat = _read_stat(f"/proc/{entry.name}/stat")
+        if stat is None:
+            continue
+        _name, fields = stat
         parent = int(fields[1])
         utime, stime, cutime, cstime = (int(value) for value in fields[11:15])
         stats[int(entry.name)] = (parent, utime + stime + cutime + cstime)
     return stats
+
+
+def _read_stat(path: str) -> tuple[str, list[str]] | None:
+    """A ``/proc`` stat file's command name and the fields after it (from field 3, the
+    state, on); None when the process or thread ended while we looked."""
+    try:
+        with open(path, encoding="ascii", errors="replace") as handle:
+            text = handle.read()
+    except OSError:
+        return None
+    # The command name (field 2) may contain spaces and parentheses: split after it.
+    end = text.rindex(")")
+    return text[text.index("(") + 1 : end], text[end + 2 :].split()

@@ -37,13 +37,19 @@ child.stdin.close(); child.wait()
 """
 
 
-def test_tree_cpu_includes_the_descendants() -> None:
-    parent = subprocess.Popen(
-        [sys.executable, "-c", _BURNING_TREE],
+def _python(code: str) -> subprocess.Popen[str]:
+    """``code`` run by this Python, with the project importable, talking through pipes."""
+    return subprocess.Popen(
+        [sys.executable, "-c", code],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
     )
+
+
+def test_tree_cpu_includes_the_descendants() -> None:
+    parent = _python(_BURNING_TREE)
     try:
         assert parent.stdout is not None and parent.stdout.readline().strip() == "done"
         # The parent itself barely ran; the 0.4 s were spent by its child.
@@ -74,13 +80,7 @@ threading.Thread(target=burn).start()
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="threads are read from /proc")
 def test_cpu_is_split_by_the_threads_names() -> None:
-    process = subprocess.Popen(
-        [sys.executable, "-c", _BURNING_THREAD],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
-    )
+    process = _python(_BURNING_THREAD)
     try:
         assert process.stdout is not None and process.stdin is not None
         assert process.stdout.readline().strip() == "named"
