@@ -53,7 +53,12 @@ from identity_service.audit_redaction import (
     redact_details,
 )
 from identity_service.audit_redaction import subject_reference as subject_reference
-from identity_service.db import IdentityBase, sqlite_write_transaction, sqlite_writer_lock
+from identity_service.db import (
+    IdentityBase,
+    refuse_write_that_would_wait,
+    sqlite_write_transaction,
+    sqlite_writer_lock,
+)
 
 _EVENT_NAME = re.compile(r"[a-z][a-z0-9_]*(\.[a-z0-9_]+)*")
 _MAX_EVENT_LENGTH = 64
@@ -408,6 +413,8 @@ class AuditLog:
         """Create the head row of an empty log (once per process; racing creators are fine)."""
         if self._head_ready:
             return
+        # An SQLAlchemy transaction, which waits in SQLite's busy handler: not on the loop.
+        refuse_write_that_would_wait("audit head")
         try:
             with self._engine.begin() as connection:
                 exists = connection.execute(select(_HEAD.c.id)).first() is not None

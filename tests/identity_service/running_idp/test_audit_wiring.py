@@ -42,6 +42,7 @@ from tests.identity_service.oidc.support import (
     log_in,
     totp_code,
 )
+from tests.identity_service.sqlite_locks import HOLDERS, write_lock_held
 
 pytestmark = pytest.mark.anyio
 
@@ -421,3 +422,102 @@ def test_entries_queued_during_a_failed_append_fail_with_it(counting_log: Counti
     writer.close()
     assert len(errors) == 4
     assert failing.batches == [1]  # one attempt; the queued entries did not get their own
+
+
+# --- appending on the event loop (SQLite) --------------------------------------------------
+
+
+def writer_threads() -> set[threading.Thread]:
+    return {thread for thread in threading.enumerate() if thread.name == "natid-audit-writer"}
+
+
+@pytest.fixture
+def started_log(counting_log: CountingLog) -> CountingLog:
+    """A log with its first entry (and so its chain's head row) written."""
+    counting_log.record_many([NewAuditEntry("stepup")])
+    counting_log.batches.clear()
+    return counting_log
+
+
+async def test_on_sqlite_a_turns_entries_are_appended_on_the_loop(
+    started_log: CountingLog,
+) -> None:
+    writer = AuditWriter(started_log, writes_on_loop=True)
+    threads_before = writer_threads()
+    await asyncio.gather(
+        *(writer.record_async(NewAuditEntry("kyc.verify", details={"n": n})) for n in range(30))
+    )
+    # Committed by the time the callers resume, in one transaction, and no thread woken.
+    assert started_log.batches == [30]
+    assert writer_threads() <= threads_before
+    assert [entry.details["n"] for entry in started_log.tail(30)] == list(range(30))
+    assert started_log.verify().ok
+    writer.close()
+
+
+@pytest.mark.parametrize("holder", HOLDERS)
+async def test_on_sqlite_a_held_write_lock_sends_the_turn_to_the_writer_thread(
+    started_log: CountingLog, holder: str
+) -> None:
+    writer = AuditWriter(started_log, writes_on_loop=True)
+    with write_lock_held(started_log._engine, holder):
+        started = time.monotonic()
+        recorded = asyncio.ensure_future(writer.record_async(NewAuditEntry("kyc.verify")))
+        await asyncio.sleep(0.2)
+        # The loop did not wait for the lock: it went on, and the caller still waits.
+        assert time.monotonic() - started < 1
+        assert not recorded.done()
+        assert writer_threads()
+    await asyncio.wait_for(recorded, 10)
+    assert started_log.verify().checked == 2
+    writer.close()
+
+
+async def test_on_sqlite_a_refused_entry_fails_alone(started_log: CountingLog) -> None:
+    writer = AuditWriter(started_log, writes_on_loop=True)
+    names = ["login.success", "Not An Event!", "stepup"]
+    outcomes = await asyncio.gather(
+        *(writer.record_async(NewAuditEntry(name)) for name in names), return_exceptions=True
+    )
+    assert outcomes[0] is None and outcomes[2] is None
+    assert isinstance(outcomes[1], AuditError)
+    assert [entry.event for entry in started_log.tail(2)] == ["login.success", "stepup"]
+    # Alone in its turn, a refused entry fails there, without the thread.
+    with pytest.raises(AuditError):
+        await writer.record_async(NewAuditEntry("Bad Name"))
+    writer.close()
+
+
+async def test_on_sqlite_a_database_failure_fails_the_turn(started_log: CountingLog) -> None:
+    writer = AuditWriter(started_log, writes_on_loop=True)
+    await writer.record_async(NewAuditEntry("login.success"))
+    with started_log._engine.begin() as connection:  # the test breaks the database
+        connection.exec_driver_sql("DROP TABLE audit_entry")
+    outcomes = await asyncio.gather(
+        *(writer.record_async(NewAuditEntry("kyc.verify")) for _ in range(3)),
+        return_exceptions=True,
+    )
+    assert all(isinstance(outcome, AuditError) for outcome in outcomes)
+    assert "unavailable" in str(outcomes[0])
+    writer.close()
+
+
+async def test_a_login_on_sqlite_is_audited_without_a_writer_thread(
+    idp: RunningIdp, browser: Browser, services: IdentityServices, demo: dict[int, DemoCredential]
+) -> None:
+    citizen = demo[1]
+    services.audit.record_many([NewAuditEntry("stepup")])  # the chain's head is made
+    threads_before = writer_threads()
+    async with public_services(idp) as portal:
+        attempt = portal.start()
+        callback = await log_in(browser, attempt, citizen.personal_id_number, citizen.password)
+        token = await portal.exchange(attempt, callback)
+        assert (await portal.userinfo(token["access_token"])).status_code == 200
+    assert [entry.event for entry in services.audit.tail(5)] == [
+        "stepup",
+        "login.success",
+        "consent.granted",
+        "token.issued",
+        "data.released",
+    ]
+    assert writer_threads() <= threads_before
