@@ -18,6 +18,7 @@ handler writes lines in batches: an INFO line waits at most ``FLUSH_SECONDS``.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -128,15 +129,21 @@ def _scrubbed_text(value: object) -> str:
 class JsonLinesHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """A ``StreamHandler`` that writes its lines in batches, in order.
 
-    A line at INFO or below is written at most ``FLUSH_SECONDS`` later (a timer thread
-    runs only while lines wait); a WARNING or worse is written at once with every line
-    before it. ``flush`` and ``close`` (``logging.shutdown`` at exit) write what waits.
+    A line at INFO or below is written at most ``FLUSH_SECONDS`` later; a WARNING or worse
+    is written at once with every line before it. ``flush`` and ``close``
+    (``logging.shutdown`` at exit) write what waits. The later write is a timer of the
+    event loop when the first waiting line came from one (a server's access lines): a
+    timer thread for each batch, ten a second under load, cost a thread's start, its
+    hand-offs of the GIL and its wake-ups on the loop's core. Elsewhere it is a timer
+    thread, which runs only while lines wait.
     """
 
     def __init__(self, stream: TextIO | None = None) -> None:
         super().__init__(stream)
         self._waiting: list[str] = []
         self._timer: threading.Timer | None = None
+        # The loop whose timer will write the waiting lines (None: none is due).
+        self._flush_loop: asyncio.AbstractEventLoop | None = None
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
@@ -150,10 +157,24 @@ class JsonLinesHandler(logging.StreamHandler):  # type: ignore[type-arg]
             self._waiting.append(line)
             if urgent or len(self._waiting) >= MAX_WAITING_LINES:
                 self._write_waiting()
-            elif self._timer is None:
-                self._timer = threading.Timer(FLUSH_SECONDS, self.flush)
-                self._timer.daemon = True
-                self._timer.start()
+            elif self._timer is None and not self._loop_flush_due():
+                self._schedule_flush()
+
+    def _loop_flush_due(self) -> bool:
+        loop = self._flush_loop
+        # A loop that stopped would never run its timer: the lines need another.
+        return loop is not None and loop.is_running()
+
+    def _schedule_flush(self) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # not on an event loop's thread
+            self._timer = threading.Timer(FLUSH_SECONDS, self.flush)
+            self._timer.daemon = True
+            self._timer.start()
+            return
+        self._flush_loop = loop
+        loop.call_later(FLUSH_SECONDS, self.flush)
 
     def flush(self) -> None:
         with self.lock:  # type: ignore[union-attr]
@@ -167,6 +188,9 @@ class JsonLinesHandler(logging.StreamHandler):  # type: ignore[type-arg]
         if self._timer is not None:
             self._timer.cancel()  # harmless when it is the timer's own thread calling
             self._timer = None
+        # A loop's timer is left to run (cancelling it from another thread is not safe):
+        # it then finds nothing waiting, or lines that came since.
+        self._flush_loop = None
         if not self._waiting:
             return
         text = "\n".join(self._waiting) + "\n"

@@ -7,6 +7,7 @@ import io
 import json
 import logging
 import re
+import threading
 import time
 from collections.abc import Iterator
 
@@ -18,6 +19,7 @@ from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
 
 from identity_service.json_logging import (
+    FLUSH_SECONDS,
     JsonFormatter,
     JsonLinesHandler,
     RequestIdMiddleware,
@@ -402,6 +404,60 @@ def test_a_warning_is_written_at_once_after_the_lines_before_it() -> None:
         logger.removeHandler(handler)
         logger.propagate = True
         logger.setLevel(logging.NOTSET)
+
+
+@pytest.fixture
+def batching_logger() -> Iterator[tuple[logging.Logger, io.StringIO]]:
+    stream = io.StringIO()
+    handler = JsonLinesHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("natid.test.loop_batching")
+    logger.addHandler(handler)
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    yield logger, stream
+    logger.removeHandler(handler)
+    logger.propagate = True
+    logger.setLevel(logging.NOTSET)
+
+
+def written(stream: io.StringIO) -> list[str]:
+    return [json.loads(line)["message"] for line in stream.getvalue().splitlines()]
+
+
+def test_lines_logged_on_an_event_loop_are_written_by_its_timer_not_a_thread(
+    batching_logger: tuple[logging.Logger, io.StringIO],
+) -> None:
+    logger, stream = batching_logger
+
+    async def serve() -> set[threading.Thread]:
+        threads_before = set(threading.enumerate())
+        logger.info("first")
+        logger.info("second")
+        threads_meanwhile = set(threading.enumerate())
+        deadline = time.monotonic() + 10
+        while written(stream) != ["first", "second"]:
+            assert time.monotonic() < deadline, "the waiting lines were never written"
+            await asyncio.sleep(FLUSH_SECONDS / 4)
+        return threads_meanwhile - threads_before
+
+    assert asyncio.run(serve()) == set()
+
+
+def test_lines_left_by_a_loop_that_stopped_are_written_with_the_next(
+    batching_logger: tuple[logging.Logger, io.StringIO],
+) -> None:
+    logger, stream = batching_logger
+
+    async def log_and_stop() -> None:
+        logger.info("from the loop")
+
+    asyncio.run(log_and_stop())  # its timer never runs
+    logger.info("after it")
+    deadline = time.monotonic() + 10
+    while written(stream) != ["from the loop", "after it"]:
+        assert time.monotonic() < deadline, "the lines were never written"
+        time.sleep(0.02)
 
 
 @settings(max_examples=200, deadline=None)
