@@ -3,6 +3,7 @@ the hot paths run on the driver's connection."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
 from identity_service import db
+from population_db.sqlite_threads import thread_connections
 from tests.identity_service.sqlite_locks import HOLDERS, write_lock_held
 from tests.sqlite_settings import connection_settings
 
@@ -155,3 +157,63 @@ def test_hot_reads_and_writes_take_no_pool_connection_and_a_failed_commit_leaves
             d.execute("INSERT INTO t VALUES (9)")
     finally:
         other.dispose()
+
+
+def _statements_of_writes(engine: Engine, waits: list[bool], first: int = 0) -> list[str]:
+    """The statements this thread's connection runs for one write per entry of
+    ``waits`` (False: inside ``sqlite_writes_without_waiting``), inserting ``first``, ``first
+    + 1``, ..."""
+    statements: list[str] = []
+    own = thread_connections(engine)
+    assert own is not None
+    own.get().set_trace_callback(statements.append)
+    try:
+        for number, may_wait in enumerate(waits, start=first):
+            block = contextlib.nullcontext() if may_wait else db.sqlite_writes_without_waiting()
+            with block, db.sqlite_write_transaction(engine, "insert") as driver:
+                driver.execute("INSERT INTO t VALUES (?)", (number,))
+    finally:
+        own.get().set_trace_callback(None)
+    return statements
+
+
+def test_a_threads_own_connection_sets_its_busy_timeout_only_when_it_changes(
+    sqlite_engine: Engine,
+) -> None:
+    statements = _statements_of_writes(sqlite_engine, [False, False, False, True, True, False])
+    timeouts = [statement for statement in statements if "busy_timeout" in statement]
+    assert timeouts == [
+        "PRAGMA busy_timeout=0",
+        f"PRAGMA busy_timeout={db.SQLITE_BUSY_TIMEOUT_MS}",
+        "PRAGMA busy_timeout=0",
+    ]
+    assert _rows(sqlite_engine) == 6
+
+
+def test_a_write_that_may_wait_waits_again_after_one_that_must_not(
+    sqlite_engine: Engine,
+) -> None:
+    holder = db.create_identity_engine(str(sqlite_engine.url))
+    try:
+        with (
+            write_lock_held(holder, "another process"),
+            pytest.raises(db.SqliteWriteWouldWaitError),  # at 0 now, and refused
+        ):
+            _statements_of_writes(sqlite_engine, [False])
+        held = threading.Event()
+
+        def hold_briefly() -> None:
+            with write_lock_held(holder, "another process"):
+                held.set()
+                time.sleep(0.3)
+
+        other = threading.Thread(target=hold_briefly)
+        other.start()
+        assert held.wait(5)
+        started = time.monotonic()
+        _statements_of_writes(sqlite_engine, [True], first=1)  # same thread: waits, writes
+        assert time.monotonic() - started >= 0.2
+        other.join(5)
+    finally:
+        holder.dispose()
+    assert _rows(sqlite_engine) == 1
