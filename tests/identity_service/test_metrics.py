@@ -380,38 +380,12 @@ def test_a_waiting_info_line_is_written_without_a_flush(log_stream: io.StringIO)
         time.sleep(0.02)
 
 
-def test_a_warning_is_written_at_once_after_the_lines_before_it() -> None:
-    stream = io.StringIO()
-    handler = JsonLinesHandler(stream)
-    handler.setFormatter(JsonFormatter())
-    logger = logging.getLogger("natid.test.batching")
-    logger.addHandler(handler)
-    logger.propagate = False
-    logger.setLevel(logging.INFO)
-    try:
-        logger.info("first")
-        logger.info("second")
-        logger.warning("third")
-        assert [json.loads(line)["message"] for line in stream.getvalue().splitlines()] == [
-            "first",
-            "second",
-            "third",
-        ]
-        logger.info("fourth")
-        handler.close()  # logging.shutdown at exit
-        assert json.loads(stream.getvalue().splitlines()[-1])["message"] == "fourth"
-    finally:
-        logger.removeHandler(handler)
-        logger.propagate = True
-        logger.setLevel(logging.NOTSET)
-
-
 @pytest.fixture
 def batching_logger() -> Iterator[tuple[logging.Logger, io.StringIO]]:
     stream = io.StringIO()
     handler = JsonLinesHandler(stream)
     handler.setFormatter(JsonFormatter())
-    logger = logging.getLogger("natid.test.loop_batching")
+    logger = logging.getLogger("natid.test.batching")
     logger.addHandler(handler)
     logger.propagate = False
     logger.setLevel(logging.INFO)
@@ -423,6 +397,19 @@ def batching_logger() -> Iterator[tuple[logging.Logger, io.StringIO]]:
 
 def written(stream: io.StringIO) -> list[str]:
     return [json.loads(line)["message"] for line in stream.getvalue().splitlines()]
+
+
+def test_a_warning_is_written_at_once_after_the_lines_before_it(
+    batching_logger: tuple[logging.Logger, io.StringIO],
+) -> None:
+    logger, stream = batching_logger
+    logger.info("first")
+    logger.info("second")
+    logger.warning("third")
+    assert written(stream) == ["first", "second", "third"]
+    logger.info("fourth")
+    logger.handlers[0].close()  # logging.shutdown at exit
+    assert written(stream)[-1] == "fourth"
 
 
 def test_lines_logged_on_an_event_loop_are_written_by_its_timer_not_a_thread(
