@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import secrets
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -55,6 +56,11 @@ _LEFT_HALF_HASHES: dict[str, Callable[[bytes], Any]] = {
 
 class InvalidTokenError(jwt.InvalidTokenError):
     """A token we did not issue, or no longer accept. The message says why (for logs only)."""
+
+
+def access_token_digest(token: str) -> str:
+    """What the provider keeps of an access token it issued: its SHA-256, in hex."""
+    return hashlib.sha256(token.encode("ascii")).hexdigest()
 
 
 class TokenService:
@@ -159,13 +165,21 @@ class TokenService:
             claims, key.private_key, ACCESS_TOKEN_ALGORITHM, kid=key.kid, typ=ACCESS_TOKEN_TYPE
         )
 
-    def verify_access_token(self, token: str) -> dict[str, Any]:
+    def verify_access_token(
+        self, token: str, *, issued_digest: Callable[[str], str | None] | None = None
+    ) -> dict[str, Any]:
         """The claims of an access token we issued and that is still valid.
 
         Checks, in order: the spelling (a canonical compact JWS), the header (typ at+jwt,
         our access-token algorithm, a kid we publish), the signature with that key, the
         required claims, then iss, aud, exp and iat against our clock. Anything else
         raises ``InvalidTokenError``.
+
+        ``issued_digest(jti)`` gives what the provider stored when it issued the token
+        with that ``jti`` (its ``access_token_digest``), or None: a token of exactly that
+        digest is the one it signed, so its signature is not checked a second time (an
+        ES256 verify costs twice a signature); every other check still runs. Any other
+        token, an altered one included, has its signature checked.
         """
         try:
             jws = parse_compact_jws(token)
@@ -184,7 +198,10 @@ class TokenService:
         key = self._keys.published_key(kid) if isinstance(kid, str) else None
         if key is None or key.alg != ACCESS_TOKEN_ALGORITHM:
             raise InvalidTokenError("access token signed by an unknown key")
-        if not jws.signed_by(key.public_key, ACCESS_TOKEN_ALGORITHM):
+        jti = claims.get("jti")
+        stored = issued_digest(jti) if issued_digest is not None and isinstance(jti, str) else None
+        issued = stored is not None and hmac.compare_digest(stored, access_token_digest(token))
+        if not issued and not jws.signed_by(key.public_key, ACCESS_TOKEN_ALGORITHM):
             raise InvalidTokenError("access token rejected: bad signature")
         missing = [name for name in _ACCESS_TOKEN_REQUIRED_CLAIMS if name not in claims]
         if missing:

@@ -2,7 +2,8 @@
 
 Access tokens are self-contained JWTs (RFC 9068) whose ``sub`` is pairwise, so userinfo
 cannot recover the citizen from the token alone. The state store keeps, per token id
-(``jti``) and for the token's lifetime, the citizen, client and granted scopes. Revoking
+(``jti``) and for the token's lifetime, the citizen, client and granted scopes, and the
+token's digest (so that its own endpoints need not verify its signature again). Revoking
 a token marks its id revoked and drops the record, so userinfo (and any other process
 sharing the store) rejects it at once.
 """
@@ -24,6 +25,8 @@ class IssuedAccessToken:
     personal_id_number: str
     client_id: str
     scopes: tuple[str, ...]
+    # The token's ``access_token_digest`` (None in records written before it was kept).
+    digest: str | None = None
 
 
 class AccessTokenRecords:
@@ -37,6 +40,7 @@ class AccessTokenRecords:
                 "personal_id_number": token.personal_id_number,
                 "client_id": token.client_id,
                 "scopes": list(token.scopes),
+                "digest": token.digest,
             },
             ttl,
         )
@@ -57,6 +61,7 @@ class AccessTokenRecords:
             personal_id_number=data["personal_id_number"],
             client_id=data["client_id"],
             scopes=tuple(data["scopes"]),
+            digest=data.get("digest"),
         )
 
     def revoke(self, jti: str, ttl: int) -> None:

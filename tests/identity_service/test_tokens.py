@@ -6,7 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import jwt
@@ -15,9 +15,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import Engine
 
+from identity_service.compact_jws import CompactJws
 from identity_service.db import create_identity_engine, create_identity_schema
 from identity_service.keys import SUPPORTED_ALGORITHMS, KeyStore
-from identity_service.tokens import InvalidTokenError, TokenService
+from identity_service.tokens import InvalidTokenError, TokenService, access_token_digest
 
 ISSUER = "https://id.natid.test"
 PASSPHRASE = b"token tests passphrase"
@@ -299,6 +300,57 @@ def test_tampered_tokens_are_refused(tokens: TokenService) -> None:
     for tampered in (f"{header}.{payload}.{flipped}", f"{header}.{other_payload}.{signature}"):
         with pytest.raises(InvalidTokenError):
             tokens.verify_access_token(tampered)
+
+
+def _stored_digest_of(token: str) -> Callable[[str], str | None]:
+    """What the token records would answer for the token issued as ``token``."""
+    jti = tokens_jti(token)
+    return lambda asked: access_token_digest(token) if asked == jti else None
+
+
+def tokens_jti(token: str) -> str:
+    payload = token.split(".")[1]
+    return str(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["jti"])
+
+
+def test_a_token_its_record_names_by_digest_is_not_verified_again(
+    tokens: TokenService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = _access_token(tokens)
+    checked: list[str] = []
+    original = CompactJws.signed_by
+
+    def counting(jws: CompactJws, public_key: object, alg: str) -> bool:
+        checked.append(alg)
+        return original(jws, public_key, alg)
+
+    monkeypatch.setattr(CompactJws, "signed_by", counting)
+    claims = tokens.verify_access_token(token, issued_digest=_stored_digest_of(token))
+    assert claims["jti"] == tokens_jti(token) and checked == []
+    # Without a record, or with the record of another token, the signature is checked.
+    tokens.verify_access_token(token, issued_digest=lambda _jti: None)
+    tokens.verify_access_token(token, issued_digest=_stored_digest_of(_access_token(tokens)))
+    assert checked == ["ES256", "ES256"]
+
+
+def test_a_tampered_token_is_refused_though_its_jti_has_a_record(tokens: TokenService) -> None:
+    token = _access_token(tokens)
+    header, payload, signature = token.split(".")
+    flipped = ("A" if signature[10] != "A" else "B").join((signature[:10], signature[11:]))
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims["scope"] = "openid national_id"
+    other_payload = _b64url(json.dumps(claims).encode())
+    record = _stored_digest_of(token)  # the genuine token's record, found by the same jti
+    for tampered in (f"{header}.{payload}.{flipped}", f"{header}.{other_payload}.{signature}"):
+        with pytest.raises(InvalidTokenError):
+            tokens.verify_access_token(tampered, issued_digest=record)
+
+
+def test_a_recorded_token_still_expires(tokens: TokenService, clock: FakeClock) -> None:
+    token = _access_token(tokens, ttl=60)
+    clock.now += 61
+    with pytest.raises(InvalidTokenError):
+        tokens.verify_access_token(token, issued_digest=_stored_digest_of(token))
 
 
 def test_a_token_has_one_spelling(tokens: TokenService) -> None:

@@ -15,7 +15,7 @@ from identity_service.oidc.access_tokens import AccessTokenRecords, IssuedAccess
 from identity_service.oidc.clients import RegisteredClient
 from identity_service.oidc.dpop import DpopProof
 from identity_service.oidc.subjects import PairwiseSubjects
-from identity_service.tokens import TokenService
+from identity_service.tokens import TokenService, access_token_digest
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +83,7 @@ class CitizenTokens:
                 personal_id_number=authentication.personal_id_number,
                 client_id=client.client_id,
                 scopes=scopes,
+                digest=access_token_digest(token),
             ),
             self.access_token_ttl,
         )
