@@ -42,6 +42,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+import argon2
+
+from loadtests.browser import authorization_attempt, form_for, path_of, read_callback
+
 ISSUER = "http://127.0.0.1:9999"
 FORM = ("content-type", "application/x-www-form-urlencoded")
 # Where the script under valgrind and the one driving it meet (--markers).
@@ -125,8 +129,6 @@ async def log_in(
     browser: InProcessBrowser, portal: dict[str, str], account: dict[str, str]
 ) -> None:
     """One login flow, each answer checked; raises ``AssertionError`` on a wrong one."""
-    from loadtests.browser import authorization_attempt, form_for, path_of, read_callback
-
     jar: dict[str, str] = {}
     redirect_uri = portal["redirect_uri"]
     attempt = authorization_attempt(
@@ -260,11 +262,11 @@ def hashing_settings(data_dir: Path) -> dict[str, str]:
         ).fetchone()
     if row is None:
         raise SystemExit(f"{data_dir} has no load-test accounts: run natid loadtest on it first")
-    parameters = dict(part.split("=") for part in row[0].split("$")[3].split(","))
+    parameters = argon2.extract_parameters(row[0])
     return {
-        "NATID_ARGON2_MEMORY_KIB": parameters["m"],
-        "NATID_ARGON2_TIME_COST": parameters["t"],
-        "NATID_ARGON2_PARALLELISM": parameters["p"],
+        "NATID_ARGON2_MEMORY_KIB": str(parameters.memory_cost),
+        "NATID_ARGON2_TIME_COST": str(parameters.time_cost),
+        "NATID_ARGON2_PARALLELISM": str(parameters.parallelism),
     }
 
 
